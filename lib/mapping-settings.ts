@@ -1,0 +1,31 @@
+/**
+ * Event-source-mapping settings: plain data (no aws-cdk-lib), so the stack and the local
+ * emulator (`npm start`) run the same semantics. Each can be overridden by CDK context
+ * (see README, "Context keys").
+ */
+export interface StreamMappingSettings {
+  /** Records per invocation. Default 100: large enough for SendMessageBatch to fill up. */
+  readonly batchSize: number;
+  /** Seconds Lambda may wait to fill a batch. Default 1: bulk loads batch well, latency stays low. */
+  readonly maxBatchingWindowSeconds: number;
+  /** Retries after the first attempt before the batch goes to the DLQ. Default 10 (Lambda's own default is infinite). */
+  readonly retryAttempts: number;
+  /** Records older than this go to the DLQ instead of being processed. Default 86400 (24 h, the stream's retention). */
+  readonly maxRecordAgeSeconds: number;
+  /** Split a failing batch in two and retry each half. Default true: isolates a poison record. */
+  readonly bisectBatchOnError: boolean;
+  /** Concurrent batches per shard. Default 1: records of one key stay in order either way; 1 keeps GetRecords load low. */
+  readonly parallelizationFactor: number;
+  /** Where a new mapping starts reading. Default TRIM_HORIZON: nothing already in the stream is skipped. */
+  readonly startingPosition: 'TRIM_HORIZON' | 'LATEST';
+}
+
+export const DEFAULT_MAPPING_SETTINGS: StreamMappingSettings = {
+  batchSize: 100,
+  maxBatchingWindowSeconds: 1,
+  retryAttempts: 10,
+  maxRecordAgeSeconds: 86_400,
+  bisectBatchOnError: true,
+  parallelizationFactor: 1,
+  startingPosition: 'TRIM_HORIZON',
+};
