@@ -1,0 +1,66 @@
+import { App, Validations } from 'aws-cdk-lib';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StreamFanoutStack } from '../../lib/stream-fanout-stack';
+import { testContext } from './synth';
+
+interface Violation {
+  ruleName: string;
+  severity: string;
+  violatingConstructs: Array<{ constructPath: string }>;
+}
+
+/** Synthesises with the AwsSolutions pack, as bin/app.ts does, and returns the validation report's violations. */
+function synthWithNag(mutate?: (stack: StreamFanoutStack) => void) {
+  const outdir = mkdtempSync(join(tmpdir(), 'nag-'));
+  const app = new App({ outdir, context: testContext() });
+  const stack = new StreamFanoutStack(app, 'NagStack', { env: { account: '123456789012', region: 'eu-west-1' } });
+  mutate?.(stack);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  let error: Error | undefined;
+  const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  try {
+    app.synth();
+  } catch (e) {
+    error = e as Error;
+  } finally {
+    log.mockRestore();
+  }
+  const reportFile = join(outdir, 'validation-report.json');
+  const report = existsSync(reportFile) ? JSON.parse(readFileSync(reportFile, 'utf8')) : { pluginReports: [] };
+  rmSync(outdir, { recursive: true, force: true });
+  const violations: Violation[] = report.pluginReports.flatMap((p: { violations: Violation[] }) => p.violations);
+  return { stack, error, violations };
+}
+
+describe('cdk-nag AwsSolutions', () => {
+  it('synthesises with zero unacknowledged errors', () => {
+    const { error, violations } = synthWithNag();
+    expect(violations.filter((v) => v.severity === 'error')).toEqual([]);
+    expect(error).toBeUndefined();
+  });
+
+  it('is live: an unacknowledged finding fails synth and is reported at its path', () => {
+    const { error, violations } = synthWithNag((stack) => new sqs.Queue(stack, 'Unguarded'));
+    expect(error?.message).toMatch(/AwsSolutions-SQS3/);
+    const paths = violations.filter((v) => v.severity === 'error').flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} ${c.constructPath}`));
+    expect(paths).toEqual(expect.arrayContaining(['AwsSolutions-SQS3 NagStack/Unguarded/Resource', 'AwsSolutions-SQS4 NagStack/Unguarded/Resource']));
+  });
+
+  it('every acknowledgement names its rule and gives a reason', () => {
+    const { stack } = synthWithNag();
+    const acknowledged = stack.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules').map((m) => ({ path: c.node.path, data: m.data as Record<string, string> })));
+    const entries = acknowledged.flatMap(({ path, data }) => Object.entries(data).map(([rule, reason]) => ({ path, rule, reason })));
+    // SQS3 per stream DLQ, IAM5 (ListStreams) per role, L1 per function.
+    expect(entries).toHaveLength(9);
+    for (const { rule, reason } of entries) {
+      expect(rule).toMatch(/AwsSolutions-(SQS3|IAM5\[Resource::\*\]|L1)$/);
+      expect(reason.length).toBeGreaterThan(40);
+    }
+  });
+});

@@ -1,0 +1,33 @@
+import { App } from 'aws-cdk-lib';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { StreamFanoutStack } from '../../lib/stream-fanout-stack';
+import { testContext } from './synth';
+
+/** The one synth with aws-cdk-lib's built-in CloudFormation validation on (~2 s). */
+describe('built-in CloudFormation validation', () => {
+  const saved = process.env.CDK_VALIDATION;
+  beforeAll(() => delete process.env.CDK_VALIDATION);
+  afterAll(() => (process.env.CDK_VALIDATION = saved));
+
+  const synth = (mutate?: (stack: StreamFanoutStack) => void) => {
+    const app = new App({ context: testContext() });
+    const stack = new StreamFanoutStack(app, 'ValidatedStack', { env: { account: '123456789012', region: 'eu-west-1' } });
+    mutate?.(stack);
+    const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      return app.synth();
+    } finally {
+      log.mockRestore();
+    }
+  };
+
+  it('accepts the stack', () => {
+    expect(synth().getStackByName('ValidatedStack').template.Resources).toBeDefined();
+  });
+
+  it("is on, and strict (cdk.json's validateAgainstDefaultRules): an invalid property fails synth", () => {
+    expect(() =>
+      synth((stack) => (new sqs.Queue(stack, 'Broken').node.defaultChild as sqs.CfnQueue).addPropertyOverride('NotAProperty', 1)),
+    ).toThrow(/NotAProperty|F3002/);
+  });
+});
