@@ -1,20 +1,13 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { requireEnv } from '../shared/env';
-import { NotImplementedError } from '../shared/errors';
 import { createLogger } from '../shared/log';
-import { applyInOrder, createStreamHandler } from '../shared/runner';
-import { owns } from '../subsystems';
+import { createTypesenseHandler } from './handler';
 
+// Configuration is checked at init (DESIGN §7): a missing queue URL fails the function
+// here, naming the variable, never at the first record.
+const queueUrl = requireEnv('TYPESENSE_QUEUE_URL');
 const logger = createLogger('typesense-sync');
-requireEnv('TYPESENSE_QUEUE_URL');
+// Endpoint and credentials come from the SDK's standard configuration (AWS_ENDPOINT_URL_SQS, ...).
+const sqs = new SQSClient({});
 
-export const handler = createStreamHandler(
-  {
-    name: 'typesense-sync',
-    owns: (keys) => owns('typesense-sync', keys),
-    apply: (changes) =>
-      applyInOrder(changes, async () => {
-        throw new NotImplementedError('typesense-sync actions');
-      }),
-  },
-  logger,
-);
+export const handler = createTypesenseHandler({ sqs, queueUrl, logger });

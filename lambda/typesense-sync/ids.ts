@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Identifier rules (DESIGN §3): document ids, FIFO message group ids and deduplication ids.
+ * All pure and deterministic.
+ */
+
+const SAFE_ID_CHAR = /[A-Za-z0-9-]/;
+
+/**
+ * Encodes one id part with characters that are safe in a URL path segment and that a
+ * FIFO group id accepts: `[A-Za-z0-9-]` stays, every other character becomes `_HH` per
+ * UTF-8 byte (`_` itself included, so the encoding is injective). An empty part is `_`.
+ */
+export function encodeIdPart(part: string): string {
+  if (part === '') return '_';
+  let out = '';
+  for (const char of part) {
+    if (SAFE_ID_CHAR.test(char)) {
+      out += char;
+    } else {
+      for (const byte of Buffer.from(char, 'utf8')) out += `_${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+    }
+  }
+  return out;
+}
+
+/**
+ * A document id from its parts, joined by `.` (which `encodeIdPart` never emits, so
+ * different part lists never give the same id). Never `.` or `..` (parts are never empty).
+ */
+export function documentIdFrom(...parts: readonly string[]): string {
+  return parts.map(encodeIdPart).join('.');
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+
+/** SQS limit for MessageGroupId and MessageDeduplicationId. */
+export const MAX_SQS_ID_LENGTH = 128;
+
+/**
+ * FIFO MessageGroupId: `<collection>:<id>`, one group per document. When that is over
+ * 128 characters it becomes `<collection>~<sha256(id)>`; `~` never occurs in an
+ * unhashed group id (ids never hold it), so a hashed id cannot equal an unhashed one.
+ */
+export function messageGroupId(collection: string, id: string): string {
+  const plain = `${collection}:${id}`;
+  if (plain.length <= MAX_SQS_ID_LENGTH && /^[A-Za-z0-9_.:-]+$/.test(plain)) return plain;
+  return `${collection.slice(0, 40)}~${sha256(`${collection}\n${id}`)}`;
+}
+
+/**
+ * FIFO MessageDeduplicationId, derived from the source record alone: a redelivered or
+ * retried record gives the same id, so SQS drops the copy within its 5-minute window.
+ * Two records never share one (eventID is unique within the stream).
+ */
+export function deduplicationId(eventID: string, collection: string, id: string): string {
+  return sha256(`${eventID}\n${collection}\n${id}`);
+}

@@ -1,0 +1,172 @@
+import {
+  SendMessageBatchCommand,
+  type BatchResultErrorEntry,
+  type SendMessageBatchCommandOutput,
+} from '@aws-sdk/client-sqs';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { ChangeFailedError, StreamRecordError } from '../shared/errors';
+import type { OutgoingMessage } from './messages';
+
+/**
+ * The only I/O of typesense-sync: sending planned SendMessageBatch calls to the FIFO
+ * queue. Typed minimally so an SQSClient, an aws-sdk-client-mock'ed client or an
+ * in-process FIFO queue model (npm start, tests) plug in unchanged.
+ */
+export interface SqsSender {
+  send(command: SendMessageBatchCommand): Promise<SendMessageBatchCommandOutput>;
+}
+
+export interface RetryPolicy {
+  /** Attempts per call (first try included) before the earliest unsent message fails its record. */
+  readonly maxAttempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  /** Injected so tests never wait. */
+  readonly sleep: (ms: number) => Promise<void>;
+  /** In [0, 1): jitter. */
+  readonly random: () => number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 4,
+  baseDelayMs: 100,
+  maxDelayMs: 2_000,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: Math.random,
+};
+
+/** Exponential backoff with equal jitter: between half and all of min(max, base * 2^(n-1)). */
+export function backoffMs(policy: RetryPolicy, attempt: number): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + (ceiling / 2) * policy.random());
+}
+
+const RETRYABLE_NAMES = /throttl|timeout|unavailable|internal|toomanyrequests|requestlimitexceeded|econnreset|econnrefused|epipe|etimedout|socket|network/i;
+
+/** A thrown send error worth another try: throttling, server side, or transport. */
+export function isRetryableError(error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return false;
+  const e = error as { name?: string; code?: string; $fault?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  return (
+    e.$fault === 'server' ||
+    e.$retryable !== undefined ||
+    (status !== undefined && (status >= 500 || status === 429)) ||
+    RETRYABLE_NAMES.test(`${e.name ?? ''} ${e.code ?? ''}`)
+  );
+}
+
+/** A failed batch entry worth another try: SQS says it was not the sender's fault, or throttling. */
+export function isRetryableEntry(entry: BatchResultErrorEntry): boolean {
+  return entry.SenderFault === false || /throttl/i.test(entry.Code ?? '');
+}
+
+export type SendLog = Pick<Logger, 'warn'>;
+
+/**
+ * Sends the calls strictly one after another. Resolves when every message landed;
+ * otherwise throws ChangeFailedError for the earliest message that did not.
+ *
+ * Why this keeps each document's messages in order (I1, DESIGN §7/§8):
+ * - a call holds at most one message per group and calls are contiguous runs of the
+ *   messages in stream order, so a later message of a document is always in a later call;
+ * - a later call is issued only after every message of the earlier calls landed;
+ * - on a failure we stop and report the earliest failed message's record. Messages after
+ *   it in the same call may have landed: each is then its document's newest message so far
+ *   (nothing later of that document was sent), and the runner reports its record for retry
+ *   too, so the retry resends it with the same MessageDeduplicationId: SQS drops the copy
+ *   within its 5-minute window, and after the window the copy repeats the same state right
+ *   behind the original, which the indexer applies idempotently.
+ */
+export async function sendCalls(
+  sqs: SqsSender,
+  queueUrl: string,
+  calls: readonly (readonly OutgoingMessage[])[],
+  policy: RetryPolicy,
+  log?: SendLog,
+): Promise<void> {
+  for (const call of calls) await sendOneCall(sqs, queueUrl, call, policy, log);
+}
+
+async function sendOneCall(
+  sqs: SqsSender,
+  queueUrl: string,
+  call: readonly OutgoingMessage[],
+  policy: RetryPolicy,
+  log?: SendLog,
+): Promise<void> {
+  let pending = [...call];
+  for (let attempt = 1; ; attempt += 1) {
+    const byEntryId = new Map(pending.map((m) => [`e${m.position}`, m]));
+    let output: SendMessageBatchCommandOutput;
+    try {
+      output = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: pending.map((m) => ({
+            Id: `e${m.position}`,
+            MessageBody: m.body,
+            MessageGroupId: m.groupId,
+            MessageDeduplicationId: m.deduplicationId,
+          })),
+        }),
+      );
+    } catch (error) {
+      // Whether any entry landed is unknown; resending is safe (same deduplication ids).
+      const first = pending[0]!;
+      if (!isRetryableError(error) || attempt >= policy.maxAttempts) {
+        throw new ChangeFailedError(
+          first.position,
+          new StreamRecordError(first.ref, `SendMessageBatch failed (attempt ${attempt} of ${policy.maxAttempts}): ${errorText(error)}`, {
+            cause: error,
+          }),
+        );
+      }
+      const delay = backoffMs(policy, attempt);
+      log?.warn('SendMessageBatch threw; retrying the call', { attempt, delayMs: delay, entries: pending.length, error: errorText(error) });
+      await policy.sleep(delay);
+      continue;
+    }
+
+    // HTTP 200 does not mean every entry landed: read Failed[], and treat an entry that is
+    // in neither list as failed (retryable: its fate is unknown, a resend is deduplicated).
+    const failedById = new Map<string, BatchResultErrorEntry>();
+    for (const entry of output.Failed ?? []) if (entry.Id !== undefined) failedById.set(entry.Id, entry);
+    const succeeded = new Set((output.Successful ?? []).map((entry) => entry.Id));
+    for (const id of byEntryId.keys()) {
+      if (!succeeded.has(id) && !failedById.has(id)) {
+        failedById.set(id, { Id: id, Code: 'MissingResult', Message: 'entry is in neither Successful nor Failed', SenderFault: false });
+      }
+    }
+    const failed = pending
+      .filter((m) => failedById.has(`e${m.position}`))
+      .map((m) => ({ message: m, entry: failedById.get(`e${m.position}`)! }));
+    if (failed.length === 0) return;
+
+    const retryable = failed.every(({ entry }) => isRetryableEntry(entry));
+    if (!retryable || attempt >= policy.maxAttempts) {
+      const { message, entry } = failed[0]!; // pending is in position order: the earliest
+      throw new ChangeFailedError(
+        message.position,
+        new StreamRecordError(
+          message.ref,
+          `SQS rejected the message for ${message.collection}/${message.id}: ${entry.Code ?? '?'} ${entry.Message ?? ''} ` +
+            `(SenderFault=${String(entry.SenderFault)}, attempt ${attempt} of ${policy.maxAttempts})`,
+        ),
+      );
+    }
+    const delay = backoffMs(policy, attempt);
+    log?.warn('SendMessageBatch entries failed; retrying them', {
+      attempt,
+      delayMs: delay,
+      failed: failed.map(({ entry }) => ({ id: entry.Id, code: entry.Code, senderFault: entry.SenderFault })),
+    });
+    // Only the failed entries go again: the others landed. Still at most one per group.
+    pending = failed.map(({ message }) => message);
+    await policy.sleep(delay);
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
