@@ -1,6 +1,5 @@
-import { App, Aspects } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StreamFanoutStack, type StreamFanoutStackProps } from '../../lib/stream-fanout-stack';
@@ -12,8 +11,6 @@ export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(readFileSync
 export const testContext = (extra: Record<string, unknown> = {}) => ({ ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], ...extra });
 
 export interface SynthOptions {
-  /** Run cdk-nag's AwsSolutions pack. */
-  nag?: boolean;
   /** Extra context (e.g. what `cdk -c` would pass). */
   context?: Record<string, unknown>;
 }
@@ -21,7 +18,6 @@ export interface SynthOptions {
 /** Synthesises the stack without bundling (template tests need no esbuild run). */
 export function synthStack(props: StreamFanoutStackProps = {}, options: SynthOptions = {}) {
   const app = new App({ context: testContext(options.context) });
-  if (options.nag) Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
   const stack = new StreamFanoutStack(app, 'TestStack', {
     env: { account: '123456789012', region: 'eu-west-1' },
     ...props,
