@@ -1,0 +1,106 @@
+import { matcherTupleKey } from '../../lambda/faa-matcher-sync/keys';
+import type { Item } from '../../lambda/shared/decode';
+import { matchIndexedSpec } from '../../lambda/typesense-sync/specs';
+import { audit, type IndexSnapshot } from '../../local/audit';
+import { generateDataset, SAMPLE_DATASET_OPTIONS } from '../../local/dataset';
+
+const reg: Item = { PK: 'AIRCRAFT#REGISTRY#FAA', SK: 'DETAIL#N1', registration: 'N1', manufacturer: 'CESSNA', model: '172S' };
+const img = (sk: string, url: string): Item => ({
+  PK: 'IMAGES#ORG#SYSTEM#ENTITY#REGISTRATION#ID#N1',
+  SK: sk,
+  org_id: 'SYSTEM',
+  entity_type: 'REGISTRATION',
+  entity_id: 'N1',
+  image_id: sk,
+  url,
+});
+const pointer = (image: Item): Item => ({ PK: image.PK, SK: 'DEFAULT', image_sk: image.SK, image_id: image.image_id, url: image.url, updated_at: 'x' });
+const link = (sn: string, type_designator = 'C172'): Item => ({ PK: 'FAA#LINKS', SK: `MFR_MDL_CODE#2072738#SN#${sn}`, type_designator, manufacturer: 'CESSNA', model: '172S' });
+const tuple = (count: number): Item => ({ ...matcherTupleKey({ type_designator: 'C172', manufacturer: 'CESSNA', model: '172S' }), count });
+
+/** The index a correct pipeline would hold for these rows. */
+function projection(rows: readonly Item[]): Map<string, Map<string, unknown>> {
+  const index = new Map<string, Map<string, unknown>>();
+  for (const row of rows) {
+    const spec = matchIndexedSpec({ PK: String(row.PK), SK: String(row.SK) });
+    const doc = spec?.toDocument(row);
+    if (!spec || !doc) continue;
+    index.set(spec.collection, (index.get(spec.collection) ?? new Map()).set(spec.documentId({ PK: String(row.PK), SK: String(row.SK) }), doc));
+  }
+  return index;
+}
+
+describe('consistency audit', () => {
+  const a = img('IMG#1', 'u1');
+  const b = img('IMG#2', 'u2');
+  const consistent = [reg, a, b, pointer(b), link('1'), link('2'), tuple(2)];
+
+  it('finds no drift in a consistent state, and checks every kind', () => {
+    const result = audit(consistent, projection(consistent));
+    expect(result.drift).toEqual([]);
+    expect(result.checked).toEqual({ documents: 3, entities: 1, tuples: 1 });
+  });
+
+  it('I1: missing, stale and orphan documents', () => {
+    const index = projection(consistent);
+    const registry = index.get('registry')!;
+    const [id] = [...registry.keys()];
+    registry.set(id!, { ...(registry.get(id!) as object), model: 'old' });
+    registry.set('faa_N999', { id: 'faa_N999' });
+    index.get('aircraft_images')!.clear();
+    const problems = audit(consistent, index).drift.map((d) => `${d.invariant} ${d.problem}`);
+    expect(problems.sort()).toEqual(['I1 in the index but not in the table', 'I1 missing from the index', 'I1 missing from the index', 'I1 stale document in the index']);
+  });
+
+  it.each([
+    ['no pointer', [a, b], 'entity has images but no pointer'],
+    ['pointer to a missing image', [a, pointer(b)], 'pointer names missing image IMG#2'],
+    ['pointer without images', [pointer(b)], 'pointer exists but the entity has no images'],
+    ['unrepaired pointer', [a, b, { ...pointer(b), url: 'old' }], 'pointer field url differs from image IMG#2'],
+  ])('I2: %s', (_, rows, problem) => {
+    expect(audit(rows as Item[], projection(rows as Item[])).drift).toEqual([expect.objectContaining({ invariant: 'I2', problem })]);
+  });
+
+  it('I2: a pointer to an older image that exists is a valid (user) choice', () => {
+    const rows = [a, b, pointer(a)];
+    expect(audit(rows, projection(rows)).drift).toEqual([]);
+  });
+
+  it.each([
+    ['wrong count', [link('1'), tuple(2)], /count 2, links 1/],
+    ['missing tuple', [link('1')], /count missing, links 1/],
+    ['tuple with no links', [tuple(0)], /tuple row with count 0 but no link/],
+  ])('I3: %s', (_, rows, problem) => {
+    const drift = audit(rows as Item[], new Map() as IndexSnapshot).drift;
+    expect(drift).toHaveLength(1);
+    expect(drift[0]).toMatchObject({ invariant: 'I3', problem: expect.stringMatching(problem) });
+  });
+
+  it('I3 normalises the matcher fields like the handler (whitespace, case)', () => {
+    const rows = [link('1'), link('2', ' c172 '), tuple(2)];
+    expect(audit(rows, new Map()).drift).toEqual([]);
+  });
+});
+
+describe('sample dataset', () => {
+  const { rows, changes } = generateDataset(SAMPLE_DATASET_OPTIONS);
+
+  it('is deterministic for a seed and differs across seeds', () => {
+    expect(generateDataset(SAMPLE_DATASET_OPTIONS)).toEqual({ rows, changes });
+    expect(generateDataset({ ...SAMPLE_DATASET_OPTIONS, seed: 1 }).rows).not.toEqual(rows);
+  });
+
+  it('holds a few hundred rows of every kind with unique keys', () => {
+    expect(rows.length).toBeGreaterThanOrEqual(250);
+    const keys = new Set(rows.map((r) => `${r.PK}|${r.SK}`));
+    expect(keys.size).toBe(rows.length);
+    for (const prefix of ['AIRCRAFT#REGISTRY#FAA', 'AIRCRAFT#REGISTRY#FOREIGN', 'ICAO#AIRCRAFT', 'ICAO#MANUFACTURERS', 'ICAO#VARIANTS', 'FAA#LINKS', 'IMAGES#ORG#SYSTEM#ENTITY#REGISTRATION', 'IMAGES#ORG#ACME#ENTITY#REGISTRATION', 'IMAGES#ORG#SYSTEM#ENTITY#ICAO']) {
+      expect(rows.some((r) => String(r.PK).startsWith(prefix))).toBe(true);
+    }
+  });
+
+  it('changes cover puts, updates, removals and deletes', () => {
+    expect(new Set(changes.map((c) => c.kind))).toEqual(new Set(['put', 'update', 'delete']));
+    expect(changes.some((c) => c.kind === 'update' && c.remove?.length)).toBe(true);
+  });
+});
