@@ -1,20 +1,14 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { requireEnv } from '../shared/env';
-import { NotImplementedError } from '../shared/errors';
 import { createLogger } from '../shared/log';
-import { applyInOrder, createStreamHandler } from '../shared/runner';
-import { owns } from '../subsystems';
+import { createMatcherHandler } from './handler';
 
+// Module scope: a missing TABLE_NAME fails the function at init, naming the variable.
+const tableName = requireEnv('TABLE_NAME');
 const logger = createLogger('faa-matcher-sync');
-requireEnv('TABLE_NAME');
+// Endpoint, region and credentials come from the SDK's standard configuration
+// (e.g. AWS_ENDPOINT_URL_DYNAMODB for DynamoDB Local), so the same bundle runs anywhere.
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
 
-export const handler = createStreamHandler(
-  {
-    name: 'faa-matcher-sync',
-    owns: (keys) => owns('faa-matcher-sync', keys),
-    apply: (changes) =>
-      applyInOrder(changes, async () => {
-        throw new NotImplementedError('matcher counts');
-      }),
-  },
-  logger,
-);
+export const handler = createMatcherHandler({ doc, tableName, logger });
