@@ -14,6 +14,7 @@ export const CONTEXT_KEYS = [
   'maxBatchingWindowSeconds',
   'retryAttempts',
   'maxRecordAgeSeconds',
+  'startingPosition',
 ] as const;
 
 type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -43,7 +44,12 @@ export function propsFromContext(get: (key: ContextKey) => unknown): StreamFanou
     throw new Error(`context tableStreamArn is not a DynamoDB stream ARN: ${tableStreamArn}`);
   }
 
+  const startingPosition = str('startingPosition');
+  if (startingPosition !== undefined && startingPosition !== 'TRIM_HORIZON' && startingPosition !== 'LATEST') {
+    throw new Error(`context startingPosition must be TRIM_HORIZON or LATEST, got ${JSON.stringify(startingPosition)}`);
+  }
   const mapping: Partial<StreamMappingSettings> = {
+    startingPosition,
     batchSize: int('batchSize', 1, 10_000),
     maxBatchingWindowSeconds: int('maxBatchingWindowSeconds', 0, 300),
     retryAttempts: int('retryAttempts', 0, 10_000),

@@ -77,6 +77,7 @@ export class StreamFanoutStack extends Stack {
           billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
           stream: dynamodb.StreamViewType[TABLE_SCHEMA.streamViewType],
           pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+          timeToLiveAttribute: TABLE_SCHEMA.timeToLiveAttribute,
           removalPolicy: RemovalPolicy.RETAIN,
         });
 

@@ -7,6 +7,7 @@ import {
 import type { RowKeys } from '../shared/key-rules';
 import { sequenceOrder, type Tuple } from './domain';
 import { contributionKey, matcherTupleKey } from './keys';
+import { TABLE_SCHEMA } from '../shared/table';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -92,7 +93,7 @@ export function createMatcherRepository(deps: MatcherRepositoryDeps): MatcherRep
       applied_at: at.toISOString(),
       ...(tuple && tupleKey
         ? { ...tuple, tuple_pk: tupleKey.PK, tuple_sk: tupleKey.SK }
-        : { expires_at: Math.floor(at.getTime() / 1000) + ttl }),
+        : { [TABLE_SCHEMA.timeToLiveAttribute]: Math.floor(at.getTime() / 1000) + ttl }),
     };
     return {
       Put: {

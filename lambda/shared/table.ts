@@ -6,6 +6,8 @@ export const TABLE_SCHEMA = {
   partitionKey: 'PK',
   sortKey: 'SK',
   streamViewType: 'NEW_AND_OLD_IMAGES',
+  /** TTL attribute (epoch seconds): faa-matcher-sync's expiring ledger markers use it. */
+  timeToLiveAttribute: 'expires_at',
 } as const;
 
 /** CreateTable input for DynamoDB Local (on-demand, stream with both images). */

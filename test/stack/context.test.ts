@@ -10,9 +10,9 @@ describe('CDK context', () => {
 
   it('reads an existing table and overrides (strings as -c passes them)', () => {
     const arn = 'arn:aws:dynamodb:eu-west-1:123456789012:table/platform/stream/2026-01-01T00:00:00.000';
-    expect(from({ tableName: 'platform', tableStreamArn: arn, retryAttempts: '3', batchSize: 50, logRetentionDays: '14' })).toMatchObject({
+    expect(from({ tableName: 'platform', tableStreamArn: arn, retryAttempts: '3', batchSize: 50, logRetentionDays: '14', startingPosition: 'LATEST' })).toMatchObject({
       existingTable: { tableName: 'platform', tableStreamArn: arn },
-      mapping: { retryAttempts: 3, batchSize: 50 },
+      mapping: { retryAttempts: 3, batchSize: 50, startingPosition: 'LATEST' },
       logRetention: 14,
     });
   });
@@ -23,6 +23,7 @@ describe('CDK context', () => {
     [{ retryAttempts: 'many' }, /retryAttempts must be an integer from 0/],
     [{ batchSize: 0 }, /batchSize must be an integer from 1/],
     [{ logRetentionDays: 2 }, /logRetentionDays must be one of/],
+    [{ startingPosition: 'AT_TIMESTAMP' }, /startingPosition must be TRIM_HORIZON or LATEST/],
   ])('rejects %j', (ctx, message) => {
     expect(() => from(ctx)).toThrow(message);
   });

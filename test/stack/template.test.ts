@@ -52,7 +52,7 @@ const EXPECTED_FILTERS: Record<SubsystemName, unknown[]> = {
 describe('StreamFanoutStack (new table)', () => {
   const { template } = synthStack();
 
-  it('creates the table: PK/SK strings, on-demand, NEW_AND_OLD_IMAGES stream, PITR, retained', () => {
+  it('creates the table: PK/SK strings, on-demand, NEW_AND_OLD_IMAGES stream, PITR, TTL, retained', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
@@ -69,6 +69,8 @@ describe('StreamFanoutStack (new table)', () => {
         BillingMode: 'PAY_PER_REQUEST',
         StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        // faa-matcher-sync's expiring ledger markers.
+        TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
       },
     });
   });
