@@ -1,20 +1,16 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { requireEnv } from '../shared/env';
-import { NotImplementedError } from '../shared/errors';
 import { createLogger } from '../shared/log';
-import { applyInOrder, createStreamHandler } from '../shared/runner';
-import { owns } from '../subsystems';
+import { createImageHandler } from './handler';
 
+// Module scope: a missing TABLE_NAME fails the function at init, naming the variable.
 const logger = createLogger('image-sync');
-requireEnv('TABLE_NAME');
+const tableName = requireEnv('TABLE_NAME');
+// Endpoint, region and credentials come from the SDK's standard configuration
+// (e.g. AWS_ENDPOINT_URL_DYNAMODB for DynamoDB Local), so this bundle runs unchanged anywhere.
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true },
+});
 
-export const handler = createStreamHandler(
-  {
-    name: 'image-sync',
-    owns: (keys) => owns('image-sync', keys),
-    apply: (changes) =>
-      applyInOrder(changes, async () => {
-        throw new NotImplementedError('default-image reconciliation');
-      }),
-  },
-  logger,
-);
+export const handler = createImageHandler({ doc, tableName, logger });

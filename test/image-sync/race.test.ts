@@ -1,0 +1,146 @@
+/**
+ * Races: another writer changes the pointer after image-sync read the state and before its
+ * write lands. The write must not overwrite it blindly (it is conditional, fails, and
+ * image-sync re-reads and reconciles again), and the final state must satisfy I2.
+ */
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DEFAULT_MAX_ATTEMPTS } from '../../lambda/image-sync/handler';
+import { defaultPointerKey, type ImageEntity } from '../../lambda/image-sync/keys';
+import { i2Violations, type ImageRow } from '../../lambda/image-sync/reconcile';
+import { createTestTable, type TestTable } from '../support/dynamodb';
+import { imageRow, imageSync, newEntity, pointerFor, readPartition, readPointer, tableWriter, WRITE_COMMANDS, writePointer, type SentCommand } from './helpers';
+
+let table: TestTable;
+let writer: ReturnType<typeof tableWriter>;
+beforeAll(async () => {
+  table = await createTestTable('image-race');
+  writer = tableWriter(table);
+});
+afterAll(() => table.drop());
+
+/** Runs `interfere` (through another client) just before image-sync's first write is sent. */
+function onFirstWrite(sync: ReturnType<typeof imageSync>, interfere: () => Promise<unknown>) {
+  let done = false;
+  sync.io.beforeSend(async (command: SentCommand) => {
+    if (done || !WRITE_COMMANDS.has(command.command)) return;
+    done = true;
+    await interfere();
+  });
+}
+
+async function expectI2(entity: ImageEntity) {
+  const rows = await readPartition(table, entity);
+  const images = rows.filter((r) => String(r.SK).startsWith('IMG#')) as ImageRow[];
+  expect(i2Violations(images, rows.find((r) => r.SK === 'DEFAULT'))).toEqual([]);
+}
+
+function expectEveryWriteConditional(sync: ReturnType<typeof imageSync>) {
+  for (const write of sync.io.writes()) expect(write.input.ConditionExpression).toEqual(expect.any(String));
+}
+
+const userPoints = (entity: ImageEntity, image: ReturnType<typeof imageRow>) =>
+  table.doc.send(new PutCommand({ TableName: table.tableName, Item: { ...defaultPointerKey(entity), ...pointerFor(image, 'user'), chosen_by: 'user' } }));
+
+describe('image-sync under racing writers', () => {
+  it('create races a user who sets the pointer first: the user choice survives', async () => {
+    const entity = newEntity('ICAO');
+    const records = [await writer.put(imageRow(entity, 1)), await writer.put(imageRow(entity, 2))];
+    const sync = imageSync(table);
+    onFirstWrite(sync, () => userPoints(entity, imageRow(entity, 1)));
+
+    expect(await sync.run(...records)).toEqual({ batchItemFailures: [] });
+    expect(await readPointer(table, entity)).toEqual({ ...defaultPointerKey(entity), ...pointerFor(imageRow(entity, 1), 'user'), chosen_by: 'user' });
+    expect(sync.io.sent.map((c) => c.command)).toEqual([
+      'QueryCommand', 'GetItemCommand', 'PutItemCommand', // create: lost the race
+      'QueryCommand', 'GetItemCommand', 'GetItemCommand', // re-read: valid user choice, keep it
+    ]);
+    expect(sync.log.lines.some((l) => l.level === 'warn')).toBe(true);
+    expectEveryWriteConditional(sync);
+    await expectI2(entity);
+  });
+
+  it('switch races a user who re-points the broken pointer: no blind overwrite', async () => {
+    const entity = newEntity('REGISTRATION');
+    const records = [await writer.put(imageRow(entity, 1)), await writer.put(imageRow(entity, 2))];
+    await writePointer(table, entity, pointerFor(imageRow(entity, 9), 'broken')); // names a missing image
+    const sync = imageSync(table);
+    onFirstWrite(sync, () => userPoints(entity, imageRow(entity, 1)));
+
+    expect(await sync.run(records[1]!)).toEqual({ batchItemFailures: [] });
+    expect((await readPointer(table, entity))?.image_sk).toBe(imageRow(entity, 1).SK);
+    expect(sync.io.writes()).toHaveLength(1); // the failed switch only
+    expectEveryWriteConditional(sync);
+    await expectI2(entity);
+  });
+
+  it('repair races a delete of the pointer: the pointer is recreated, not resurrected by an update', async () => {
+    const entity = newEntity('REGISTRATION');
+    const record = await writer.put(imageRow(entity, 1));
+    await writer.put(imageRow(entity, 2));
+    await writePointer(table, entity, { ...pointerFor(imageRow(entity, 2), 'old'), url: 'stale' });
+    const sync = imageSync(table);
+    onFirstWrite(sync, () => table.doc.send(new DeleteCommand({ TableName: table.tableName, Key: defaultPointerKey(entity) })));
+
+    expect(await sync.run(record)).toEqual({ batchItemFailures: [] });
+    expect(sync.io.writes().map((w) => w.command)).toEqual(['UpdateItemCommand', 'PutItemCommand']);
+    expect(await readPointer(table, entity)).toEqual({ ...defaultPointerKey(entity), ...pointerFor(imageRow(entity, 2)) });
+    expectEveryWriteConditional(sync);
+  });
+
+  it('repair races a stale-field write by someone else: repaired again on the re-read', async () => {
+    const entity = newEntity('ICAO');
+    const record = await writer.put(imageRow(entity, 1));
+    await writePointer(table, entity, { ...pointerFor(imageRow(entity, 1), 'old'), caption: 'stale' });
+    const sync = imageSync(table);
+    onFirstWrite(sync, () =>
+      table.doc.send(
+        new UpdateCommand({ TableName: table.tableName, Key: defaultPointerKey(entity), UpdateExpression: 'SET caption = :c', ExpressionAttributeValues: { ':c': 'other stale' } }),
+      ),
+    );
+
+    expect(await sync.run(record)).toEqual({ batchItemFailures: [] });
+    expect(sync.io.writes()).toHaveLength(2);
+    expect(await readPointer(table, entity)).toEqual({ ...defaultPointerKey(entity), ...pointerFor(imageRow(entity, 1)) });
+  });
+
+  it('delete races a user who points at a freshly inserted image: the pointer is not deleted', async () => {
+    const entity = newEntity('REGISTRATION');
+    await writer.put(imageRow(entity, 1));
+    const removed = (await writer.remove(imageRow(entity, 1)))!;
+    await writePointer(table, entity, pointerFor(imageRow(entity, 1), 'old'));
+    const sync = imageSync(table);
+    onFirstWrite(sync, async () => {
+      await writer.put(imageRow(entity, 5));
+      await userPoints(entity, imageRow(entity, 5));
+    });
+
+    expect(await sync.run(removed)).toEqual({ batchItemFailures: [] });
+    expect(sync.io.writes().map((w) => w.command)).toEqual(['DeleteItemCommand']);
+    expect((await readPointer(table, entity))?.image_sk).toBe(imageRow(entity, 5).SK);
+    await expectI2(entity);
+  });
+
+  it('a writer that keeps changing the pointer: bounded attempts, then the record fails loudly by name', async () => {
+    const calm = newEntity('ICAO');
+    const contested = newEntity('ICAO');
+    const ok = await writer.put(imageRow(calm, 1));
+    const record = await writer.put(imageRow(contested, 1));
+    await writePointer(table, contested, { ...pointerFor(imageRow(contested, 1)), url: 'stale' });
+    const sync = imageSync(table); // default bound: DEFAULT_MAX_ATTEMPTS
+    let bumps = 0;
+    sync.io.beforeSend(async (command) => {
+      if (command.command !== 'UpdateItemCommand') return;
+      bumps += 1;
+      await table.doc.send(
+        new UpdateCommand({ TableName: table.tableName, Key: defaultPointerKey(contested), UpdateExpression: 'SET updated_at = :t', ExpressionAttributeValues: { ':t': `bump ${bumps}` } }),
+      );
+    });
+
+    expect(await sync.run(ok, record)).toEqual({ batchItemFailures: [{ itemIdentifier: record.dynamodb!.SequenceNumber }] });
+    expect(bumps).toBe(DEFAULT_MAX_ATTEMPTS);
+    expect(DEFAULT_MAX_ATTEMPTS).toBe(5);
+    expect(await readPointer(table, contested)).toMatchObject({ url: 'stale', updated_at: 'bump 5' }); // never overwritten blindly
+    expect(sync.log.text()).toMatch(new RegExp(`gave up after 5 attempts.*eventID=${record.eventID}`));
+    expect(await readPointer(table, calm)).toBeDefined();
+  });
+});
