@@ -65,12 +65,14 @@ export class LocalPipeline {
   readonly queue: LocalFifoQueue;
   readonly index: LocalSearchIndex;
   readonly emulator: EsmEmulator;
+  readonly tableName: string;
   /** DynamoDB requests per subsystem and command, as the handlers made them. */
   readonly dynamoRequests: Record<SubsystemName, Record<string, number>> = { 'typesense-sync': {}, 'image-sync': {}, 'faa-matcher-sync': {} };
   private readonly subsystemClients: DynamoDBClient[] = [];
   private readonly actions: Record<string, { upsert: number; delete: number }> = {};
 
   constructor(private readonly options: PipelineOptions) {
+    this.tableName = options.tableName;
     const config = localClientConfig(options.endpoint);
     this.client = new DynamoDBClient(config);
     this.doc = DynamoDBDocumentClient.from(this.client, { marshallOptions: { removeUndefinedValues: true } });
