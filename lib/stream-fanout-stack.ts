@@ -9,6 +9,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { CONTRIBUTION_PK_PREFIX, MATCHER_TUPLE_PK_PREFIX } from '../lambda/faa-matcher-sync/keys';
+import { IMAGE_PK_PREFIX } from '../lambda/image-sync/keys';
 import { TABLE_SCHEMA } from '../lambda/shared/table';
 import { filterPatterns, SUBSYSTEM_NAMES, type SubsystemName } from '../lambda/subsystems';
 import { DEFAULT_MAPPING_SETTINGS, type StreamMappingSettings } from './mapping-settings';
@@ -38,8 +40,8 @@ export interface StreamFanoutStackProps extends StackProps {
  * They cover the rows the subsystem reads and writes, and nothing of the others'.
  */
 export const LEADING_KEY_PREFIXES = {
-  'image-sync': ['IMAGES#'],
-  'faa-matcher-sync': ['ICAO#MATCHER#', 'MATCHER#CONTRIB#'],
+  'image-sync': [IMAGE_PK_PREFIX],
+  'faa-matcher-sync': [MATCHER_TUPLE_PK_PREFIX, CONTRIBUTION_PK_PREFIX],
 } as const satisfies Partial<Record<SubsystemName, readonly string[]>>;
 
 /** DynamoDB actions each table-writing subsystem uses; no wildcards. */
