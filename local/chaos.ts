@@ -132,9 +132,11 @@ export class FaultPlan {
     if (!this.enabled || call.retries >= 3 || this.random() > 0.5) return undefined;
     // Rotate through the kinds so each occurs; the PRNG decides which invocations are hit.
     const kinds: Fault[] = call.subsystem === 'typesense-sync' ? ['sqs-entry', 'sqs-entry-fatal', 'timeout', 'sqs-call', 'duplicate'] : ['dynamo-before', 'dynamo-fatal', 'timeout', 'dynamo-after', 'duplicate'];
+    // The turn moves on once a fault has fired: a request-level fault whose invocation made no
+    // matching request (e.g. an in-sync reconcile writes nothing) is tried again next time.
     const turn = this.turn.get(call.subsystem) ?? 0;
-    this.turn.set(call.subsystem, turn + 1);
     const fault = kinds[turn % kinds.length]!;
+    if (fault === 'timeout' || fault === 'duplicate') this.turn.set(call.subsystem, turn + 1);
     if (fault !== 'timeout' && fault !== 'duplicate') {
       // Call-level faults hit the first call; request-level ones one of the first few requests.
       const countdown = fault === 'sqs-call' || fault === 'dynamo-after' ? 0 : Math.floor(this.random() * 3);
@@ -149,6 +151,7 @@ export class FaultPlan {
     if (!plan || !kinds.includes(plan.fault)) return undefined;
     if (plan.countdown-- > 0) return undefined;
     this.armed.delete(subsystem);
+    this.turn.set(subsystem, (this.turn.get(subsystem) ?? 0) + 1);
     this.injected[plan.fault] += 1;
     return plan.fault;
   }
@@ -175,7 +178,9 @@ export async function runChaos(seed: number, options: ChaosOptions) {
   const pipeline = new LocalPipeline({
     endpoint: options.endpoint,
     tableName: `chaos-${seed}-${Date.now() % 100_000}`,
-    // The stack's settings: batches of up to 100 gathered over 1 s hold several records per document.
+    // Batches gathered over the stack's 1 s window hold several records per document; 25 per
+    // batch (not 100) gives enough invocations for every fault kind to occur.
+    settings: { batchSize: 25 },
     pollIntervalMs: 20,
     sleep: async () => undefined,
     // Expected failures are the point here; the assertions read the counters instead of logs.
