@@ -5,6 +5,7 @@
  * chaos test and the benchmark all run this same assembly.
  */
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createMatcherHandler } from '../lambda/faa-matcher-sync/handler';
@@ -41,6 +42,8 @@ export interface PipelineOptions {
   /** After the request took effect: throwing here loses the response, not the write. */
   readonly afterDynamo?: DynamoHook;
   readonly pollIntervalMs?: number;
+  /** The Streams client the emulator reads with (default: one for `endpoint`); wrap it to inject GetRecords faults. */
+  readonly streams?: Pick<DynamoDBStreamsClient, 'send'>;
   readonly dlqFile?: string;
   readonly onDlq?: (entry: DlqEntry) => void;
   readonly emulatorLog?: EmulatorLog;
@@ -95,7 +98,7 @@ export class LocalPipeline {
         ...(options.sleep && { sleep: options.sleep }),
       }),
     };
-    this.emulator = EsmEmulator.forEndpoint(options.endpoint, {
+    const emulatorOptions = {
       tableName: options.tableName,
       mappings: subsystemMappings(handlers),
       ...(options.settings && { settings: { ...DEFAULT_MAPPING_SETTINGS, ...options.settings } }),
@@ -104,7 +107,10 @@ export class LocalPipeline {
       ...(options.dlqFile && { dlqFile: options.dlqFile }),
       ...(options.onDlq && { onDlq: options.onDlq }),
       ...(options.emulatorLog && { log: options.emulatorLog }),
-    });
+    };
+    this.emulator = options.streams
+      ? new EsmEmulator({ ...emulatorOptions, streams: options.streams })
+      : EsmEmulator.forEndpoint(options.endpoint, emulatorOptions);
   }
 
   /** Each subsystem gets its own client (as each Lambda has), instrumented to count and to inject faults. */
