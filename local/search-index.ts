@@ -4,33 +4,11 @@
  * to show what Typesense would hold; the consistency audit (I1) compares it with the table.
  */
 import type { LocalFifoQueue, ReceivedMessage } from './fifo-queue';
+import type { SearchDocument } from '../lambda/typesense-sync/documents';
+import type { QueueMessage, QueueMessageSource } from '../lambda/typesense-sync/messages';
 
-export type SearchDocument = Record<string, unknown>;
-
-export interface QueueMessageSource {
-  readonly pk: string;
-  readonly sk: string;
-  readonly eventID?: string;
-  readonly sequenceNumber?: string;
-  readonly approximateCreationDateTime?: number | null;
-}
-
-export type QueueMessageV1 =
-  | {
-      readonly v: 1;
-      readonly action: 'upsert';
-      readonly collection: string;
-      readonly id: string;
-      readonly document: SearchDocument;
-      readonly source: QueueMessageSource;
-    }
-  | {
-      readonly v: 1;
-      readonly action: 'delete';
-      readonly collection: string;
-      readonly id: string;
-      readonly source: QueueMessageSource;
-    };
+/** The consumer reads exactly what typesense-sync produces (DESIGN §3, version 1). */
+export type { QueueMessage, QueueMessageSource, SearchDocument };
 
 /** A message the index cannot apply: it names the message, so the producer is easy to find. */
 export class SearchMessageError extends Error {
@@ -50,7 +28,7 @@ const short = (body: unknown) => {
  * Parses and checks a queue message body. An unknown version, action or a missing field is a
  * SearchMessageError: the consumer must stop, not guess (a newer producer may mean more).
  */
-export function parseQueueMessage(body: string | unknown): QueueMessageV1 {
+export function parseQueueMessage(body: string | unknown): QueueMessage {
   let value: unknown = body;
   if (typeof body === 'string') {
     try {
@@ -68,16 +46,16 @@ export function parseQueueMessage(body: string | unknown): QueueMessageV1 {
   if (action !== 'upsert' && action !== 'delete') return fail(`unknown action ${JSON.stringify(action)}`);
   if (typeof collection !== 'string' || collection === '') return fail('collection must be a non-empty string');
   if (typeof id !== 'string' || id === '') return fail('id must be a non-empty string');
-  if (!isPlainObject(source) || typeof source.pk !== 'string' || typeof source.sk !== 'string') {
-    return fail('source must name the record (pk, sk)');
+  if (!isPlainObject(source) || typeof source.pk !== 'string' || typeof source.sk !== 'string' || typeof source.eventID !== 'string' || typeof source.sequenceNumber !== 'string') {
+    return fail('source must name the record (pk, sk, eventID, sequenceNumber)');
   }
   if (action === 'delete') {
     // A document on a delete (allowed by the format, unused by the producer) is ignored.
     return { v: 1, action, collection, id, source: source as unknown as QueueMessageSource };
   }
   if (!isPlainObject(document)) return fail('an upsert needs a document object');
-  if (document.id !== undefined && document.id !== id) return fail(`document.id ${JSON.stringify(document.id)} differs from id ${JSON.stringify(id)}`);
-  return { v: 1, action, collection, id, document, source: source as unknown as QueueMessageSource };
+  if (document.id !== id) return fail(`document.id ${JSON.stringify(document.id)} differs from id ${JSON.stringify(id)}`);
+  return { v: 1, action, collection, id, document: document as unknown as SearchDocument, source: source as unknown as QueueMessageSource };
 }
 
 export interface IndexedDocument {
@@ -107,7 +85,7 @@ export class LocalSearchIndex {
   }
 
   /** Applies one message body; throws SearchMessageError on anything it cannot apply. */
-  apply(body: string | QueueMessageV1): QueueMessageV1 {
+  apply(body: string | QueueMessage): QueueMessage {
     const message = parseQueueMessage(body);
     if (this.options.collections && !this.options.collections.includes(message.collection)) {
       throw new SearchMessageError(`unknown collection ${JSON.stringify(message.collection)}`, message);

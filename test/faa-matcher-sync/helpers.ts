@@ -57,14 +57,5 @@ export async function readState(doc: DynamoDBDocumentClient, tableName: string):
   return { counts, tupleRows, contributions };
 }
 
-/** Small deterministic PRNG (mulberry32), so a failing randomised run can be repeated from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG shared with the dataset generator, so a failing randomised run can be repeated from its seed. */
+export { prng } from '../../local/dataset';

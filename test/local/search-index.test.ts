@@ -49,15 +49,15 @@ describe('LocalSearchIndex', () => {
 
   it('keeps its own copy of a document', () => {
     const index = new LocalSearchIndex();
-    const document = { id: 'n1', tags: ['a'] };
+    const document = { id: 'n1', model: '172S' };
     index.apply({ v: 1, action: 'upsert', collection: 'registry', id: 'n1', document, source: source('1') });
-    document.tags.push('b');
-    expect(index.get('registry', 'n1')).toEqual({ id: 'n1', tags: ['a'] });
+    document.model = 'changed by the producer afterwards';
+    expect(index.get('registry', 'n1')).toEqual({ id: 'n1', model: '172S' });
   });
 
   it('rejects a collection it does not know when given its collections', () => {
     const index = new LocalSearchIndex({ collections: ['registry'] });
-    expect(() => index.apply(upsert('x', {}, '1', 'typo'))).toThrow(/unknown collection "typo"/);
+    expect(() => index.apply(upsert('x', { id: 'x' }, '1', 'typo'))).toThrow(/unknown collection "typo"/);
     expect(index.collections()).toEqual(['registry']);
   });
 });
