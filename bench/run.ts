@@ -44,16 +44,16 @@ function countingDoc(endpoint: string) {
   return { doc: DynamoDBDocumentClient.from(client), counts, total, reset: () => Object.keys(counts).forEach((k) => delete counts[k]), client };
 }
 
-async function createTable(endpoint: string, name: string): Promise<string> {
+/** A fresh table with the stack's definition, and a function that drops it. */
+async function createTable(endpoint: string, name: string): Promise<{ table: string; drop: () => Promise<void> }> {
   const pipeline = new LocalPipeline({ endpoint, tableName: name });
   await pipeline.start();
-  await pipeline.stop();
-  return name;
+  return { table: name, drop: () => pipeline.stop({ dropTable: true }) };
 }
 
 /** image-sync: a burst of 50 inserts for one entity, in one batch vs one invocation per record. */
 async function benchImageCoalescing(endpoint: string): Promise<Figures> {
-  const table = await createTable(endpoint, `bench-img-${randomUUID().slice(0, 6)}`);
+  const { table, drop } = await createTable(endpoint, `bench-img-${randomUUID().slice(0, 6)}`);
   const { doc, total, reset, client } = countingDoc(endpoint);
   const handler = createImageHandler({ doc, tableName: table, logger: silent('image-sync') });
   const burst = (entity: string) =>
@@ -77,6 +77,7 @@ async function benchImageCoalescing(endpoint: string): Promise<Figures> {
   const perRecordMs = performance.now() - t;
   const perRecord = total();
   client.destroy();
+  await drop();
   return {
     records: 50,
     requestsBatched: batched,
@@ -90,7 +91,7 @@ async function benchImageCoalescing(endpoint: string): Promise<Figures> {
 /** faa-matcher-sync: requests per link change and changes/s, against a plain PutItem per change. */
 async function benchMatcher(endpoint: string): Promise<Figures> {
   const n = quick ? 200 : 1000;
-  const table = await createTable(endpoint, `bench-mt-${randomUUID().slice(0, 6)}`);
+  const { table, drop } = await createTable(endpoint, `bench-mt-${randomUUID().slice(0, 6)}`);
   const { doc, total, reset, client } = countingDoc(endpoint);
   const handler = createMatcherHandler({ doc, tableName: table, logger: silent('faa-matcher-sync') });
   const tuples = [['B738', 'BOEING', '737-8H4'], ['C172', 'CESSNA', '172S'], ['PA28', 'PIPER', 'PA-28-181']] as const;
@@ -114,6 +115,7 @@ async function benchMatcher(endpoint: string): Promise<Figures> {
   for (let i = 0; i < n; i += 1) await doc.send(new PutCommand({ TableName: table, Item: { PK: `BASELINE#${i}`, SK: 'X', n: i } }));
   const putMs = performance.now() - t;
   client.destroy();
+  await drop();
   return {
     changes: n,
     requestsPerChange: +(requests / n).toFixed(2),
@@ -151,7 +153,7 @@ async function benchPipeline(endpoint: string): Promise<Figures> {
       dlq: report.dlq.length,
     };
   } finally {
-    await pipeline.stop();
+    await pipeline.stop({ dropTable: true });
   }
 }
 
@@ -208,7 +210,7 @@ async function benchThrottledReads(endpoint: string): Promise<Figures> {
       const report = await pipeline.report();
       return { seconds: (performance.now() - t0) / 1000, calls, throttled, drift: report.audit.drift.length + report.dlq.length };
     } finally {
-      await pipeline.stop();
+      await pipeline.stop({ dropTable: true });
       real.destroy();
     }
   };

@@ -233,6 +233,6 @@ export async function runChaos(seed: number, options: ChaosOptions) {
     const drainedAt = Date.now();
     return { report: await pipeline.report(), faults: faults.injected, workload, seconds: { write: (writtenAt - startedAt) / 1000, drain: (drainedAt - writtenAt) / 1000 } };
   } finally {
-    await pipeline.stop();
+    await pipeline.stop({ dropTable: true });
   }
 }

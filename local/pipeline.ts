@@ -4,7 +4,7 @@
  * FIFO queue model in place of SQS, and a search index fed from it. `npm start`, the
  * chaos test and the benchmark all run this same assembly.
  */
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -182,8 +182,10 @@ export class LocalPipeline {
     };
   }
 
-  async stop(): Promise<void> {
+  /** Stops the emulator and closes the clients; `dropTable` also deletes the table (DynamoDB Local slows as tables pile up). */
+  async stop(options: { dropTable?: boolean } = {}): Promise<void> {
     await this.emulator.stop();
+    if (options.dropTable) await this.client.send(new DeleteTableCommand({ TableName: this.tableName }));
     for (const c of this.subsystemClients) c.destroy();
     this.client.destroy();
   }
