@@ -1,5 +1,5 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { createTestTable, type TestTable } from '../support/dynamodb';
+import { createTestTable, lambdaEnvFor, type TestTable } from '../support/dynamodb';
 import { insertRecord, streamEvent } from '../support/events';
 import { linkRow, readState } from './helpers';
 
@@ -29,14 +29,7 @@ describe('faa-matcher-sync entry point (index.ts)', () => {
   });
 
   it('runs against whatever endpoint the SDK configuration names (here DynamoDB Local)', async () => {
-    Object.assign(process.env, {
-      TABLE_NAME: table.tableName,
-      AWS_ENDPOINT_URL_DYNAMODB: table.endpoint,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-    });
+    Object.assign(process.env, lambdaEnvFor(table), { POWERTOOLS_LOG_LEVEL: 'SILENT' });
     const { handler } = load();
     const rec = insertRecord(linkRow('IDX', '1', { type_designator: 'IDX1', manufacturer: 'Cessna', model: '172' }));
     expect(await handler(streamEvent(rec))).toEqual({ batchItemFailures: [] });

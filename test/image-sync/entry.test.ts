@@ -3,7 +3,7 @@
  * SDK client takes its endpoint from the standard configuration (AWS_ENDPOINT_URL_DYNAMODB).
  */
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { createTestTable, type TestTable } from '../support/dynamodb';
+import { createTestTable, lambdaEnvFor, type TestTable } from '../support/dynamodb';
 import { streamEvent } from '../support/events';
 import { imageRow, newEntity, pointerFor, readPointer, tableWriter } from './helpers';
 
@@ -35,14 +35,7 @@ describe('image-sync entry', () => {
   it('reaches the table through AWS_ENDPOINT_URL_DYNAMODB alone', async () => {
     const table: TestTable = await createTestTable('image-entry');
     try {
-      Object.assign(process.env, {
-        TABLE_NAME: table.tableName,
-        AWS_ENDPOINT_URL_DYNAMODB: table.endpoint,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
-        POWERTOOLS_LOG_LEVEL: 'SILENT',
-      });
+      Object.assign(process.env, lambdaEnvFor(table), { POWERTOOLS_LOG_LEVEL: 'SILENT' });
       const { handler } = loadEntry();
       const entity = newEntity('ICAO');
       const record = await tableWriter(table).put(imageRow(entity, 1));

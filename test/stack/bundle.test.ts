@@ -3,7 +3,7 @@ import { buildSync } from 'esbuild';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestTable, type TestTable } from '../support/dynamodb';
+import { createTestTable, lambdaEnvFor, type TestTable } from '../support/dynamodb';
 import { insertRecord, streamEvent } from '../support/events';
 
 /**
@@ -34,13 +34,7 @@ describe('deployable bundle', () => {
 
   it('image-sync: bundles, reads its config from env and reconciles through AWS_ENDPOINT_URL_DYNAMODB', async () => {
     const file = bundle('image-sync');
-    Object.assign(process.env, {
-      TABLE_NAME: table.tableName,
-      AWS_ENDPOINT_URL_DYNAMODB: table.endpoint,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-    });
+    Object.assign(process.env, lambdaEnvFor(table));
     const { handler } = require(file) as { handler: (e: unknown) => Promise<{ batchItemFailures: unknown[] }> };
     const image = { PK: 'IMAGES#ORG#SYSTEM#ENTITY#ICAO#ID#B738', SK: 'IMG#2026-01-01#1', org_id: 'SYSTEM', entity_type: 'ICAO', entity_id: 'B738', image_id: 'i1', url: 'https://x/1.jpg' };
     await table.doc.send(new PutCommand({ TableName: table.tableName, Item: image }));

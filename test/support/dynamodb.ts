@@ -37,3 +37,14 @@ export async function createTestTable(prefix = 'test'): Promise<TestTable> {
     },
   };
 }
+
+/** The environment a Lambda entry point (index.ts or its bundle) needs to run against this table. */
+export function lambdaEnvFor(table: TestTable): Record<string, string> {
+  return {
+    TABLE_NAME: table.tableName,
+    AWS_ENDPOINT_URL_DYNAMODB: table.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+  };
+}
