@@ -40,11 +40,3 @@ export class ChangeFailedError extends Error {
     this.name = 'ChangeFailedError';
   }
 }
-
-/** Thrown for an owned record whose subsystem logic has not landed: never a silent success. */
-export class NotImplementedError extends Error {
-  constructor(what: string) {
-    super(`not implemented: ${what}`);
-    this.name = 'NotImplementedError';
-  }
-}
