@@ -19,6 +19,7 @@ import { generateDataset } from '../local/dataset';
 import { localClientConfig, startDynamoDbLocal } from '../local/dynamodb-local';
 import { LocalPipeline } from '../local/pipeline';
 import { applyChange, loadRows } from '../local/table-io';
+import { createTestTable } from '../test/support/dynamodb';
 import { insertRecord, modifyRecord, streamEvent } from '../test/support/events';
 import { benchTypesenseSync } from './typesense-sync';
 
@@ -44,16 +45,11 @@ function countingDoc(endpoint: string) {
   return { doc: DynamoDBDocumentClient.from(client), counts, total, reset: () => Object.keys(counts).forEach((k) => delete counts[k]), client };
 }
 
-/** A fresh table with the stack's definition, and a function that drops it. */
-async function createTable(endpoint: string, name: string): Promise<{ table: string; drop: () => Promise<void> }> {
-  const pipeline = new LocalPipeline({ endpoint, tableName: name });
-  await pipeline.start();
-  return { table: name, drop: () => pipeline.stop({ dropTable: true }) };
-}
 
 /** image-sync: a burst of 50 inserts for one entity, in one batch vs one invocation per record. */
 async function benchImageCoalescing(endpoint: string): Promise<Figures> {
-  const { table, drop } = await createTable(endpoint, `bench-img-${randomUUID().slice(0, 6)}`);
+  // A bare table: no emulator running, so only the benchmarked handler touches it.
+  const { tableName: table, drop } = await createTestTable('bench-img', endpoint);
   const { doc, total, reset, client } = countingDoc(endpoint);
   const handler = createImageHandler({ doc, tableName: table, logger: silent('image-sync') });
   const burst = (entity: string) =>
@@ -91,7 +87,7 @@ async function benchImageCoalescing(endpoint: string): Promise<Figures> {
 /** faa-matcher-sync: requests per link change and changes/s, against a plain PutItem per change. */
 async function benchMatcher(endpoint: string): Promise<Figures> {
   const n = quick ? 200 : 1000;
-  const { table, drop } = await createTable(endpoint, `bench-mt-${randomUUID().slice(0, 6)}`);
+  const { tableName: table, drop } = await createTestTable('bench-mt', endpoint);
   const { doc, total, reset, client } = countingDoc(endpoint);
   const handler = createMatcherHandler({ doc, tableName: table, logger: silent('faa-matcher-sync') });
   const tuples = [['B738', 'BOEING', '737-8H4'], ['C172', 'CESSNA', '172S'], ['PA28', 'PIPER', 'PA-28-181']] as const;

@@ -5,7 +5,7 @@
  */
 import { matcherFields } from '../lambda/faa-matcher-sync/domain';
 import { matcherTupleKey, MATCHER_TUPLE_PK_PREFIX } from '../lambda/faa-matcher-sync/keys';
-import { DEFAULT_SK } from '../lambda/image-sync/keys';
+import { DEFAULT_SK, IMAGE_PK_PREFIX } from '../lambda/image-sync/keys';
 import { i2Violations, type ImageRow } from '../lambda/image-sync/reconcile';
 import type { Item } from '../lambda/shared/decode';
 import { deepEqual } from '../lambda/typesense-sync/documents';
@@ -70,7 +70,7 @@ export function auditImages(rows: readonly Item[]): { drift: Drift[]; entities: 
   for (const row of rows) {
     const keys = keysOf(row);
     if (owns('image-sync', keys)) entity(keys.PK).images.push(row as ImageRow);
-    else if (keys.PK.startsWith('IMAGES#') && keys.SK === DEFAULT_SK) entity(keys.PK).pointer = row;
+    else if (keys.PK.startsWith(IMAGE_PK_PREFIX) && keys.SK === DEFAULT_SK) entity(keys.PK).pointer = row;
   }
   const drift: Drift[] = [];
   for (const [pk, { images, pointer }] of entities) {

@@ -4,13 +4,14 @@
  * FIFO queue model in place of SQS, and a search index fed from it. `npm start`, the
  * chaos test and the benchmark all run this same assembly.
  */
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createMatcherHandler } from '../lambda/faa-matcher-sync/handler';
+import { MATCHER_TUPLE_PK_PREFIX } from '../lambda/faa-matcher-sync/keys';
 import { createImageHandler } from '../lambda/image-sync/handler';
-import { createTableInput } from '../lambda/shared/table';
+import { DEFAULT_SK, IMAGE_PK_PREFIX } from '../lambda/image-sync/keys';
 import type { SubsystemName } from '../lambda/subsystems';
 import { createTypesenseHandler } from '../lambda/typesense-sync/handler';
 import { COLLECTION_SCHEMAS } from '../lambda/typesense-sync/specs';
@@ -20,7 +21,7 @@ import { localClientConfig } from './dynamodb-local';
 import { EsmEmulator, subsystemMappings, type DlqEntry, type EmulatorLog, type InvokeHook, type MappingCounters } from './esm-emulator';
 import { LocalFifoQueue, type FifoQueueOptions } from './fifo-queue';
 import { consumeIntoIndex, LocalSearchIndex } from './search-index';
-import { scanAll } from './table-io';
+import { createTable, scanAll } from './table-io';
 import type { Item } from '../lambda/shared/decode';
 
 export const LOCAL_QUEUE_URL = 'https://sqs.local/000000000000/search-actions.fifo';
@@ -90,16 +91,16 @@ export class LocalPipeline {
         logger: logger('typesense-sync'),
         ...(options.sleep && { retry: { sleep: options.sleep } }),
       }),
-      'image-sync': createImageHandler({ doc: this.subsystemDoc('image-sync'), tableName: options.tableName, logger: logger('image-sync') }),
+      'image-sync': createImageHandler({ doc: this.subsystemDoc('image-sync'), tableName: this.tableName, logger: logger('image-sync') }),
       'faa-matcher-sync': createMatcherHandler({
         doc: this.subsystemDoc('faa-matcher-sync'),
-        tableName: options.tableName,
+        tableName: this.tableName,
         logger: logger('faa-matcher-sync'),
         ...(options.sleep && { sleep: options.sleep }),
       }),
     };
     const emulatorOptions = {
-      tableName: options.tableName,
+      tableName: this.tableName,
       mappings: subsystemMappings(handlers),
       ...(options.settings && { settings: { ...DEFAULT_MAPPING_SETTINGS, ...options.settings } }),
       ...(options.invoke && { invoke: options.invoke }),
@@ -134,8 +135,7 @@ export class LocalPipeline {
 
   async start(): Promise<void> {
     if (this.options.createTable !== false) {
-      await this.client.send(new CreateTableCommand(createTableInput(this.options.tableName)));
-      await waitUntilTableExists({ client: this.client, maxWaitTime: 30 }, { TableName: this.options.tableName });
+      await createTable(this.client, this.tableName);
     }
     await this.emulator.start();
   }
@@ -165,18 +165,19 @@ export class LocalPipeline {
   }
 
   async rows(): Promise<Item[]> {
-    return scanAll(this.client, this.options.tableName);
+    return scanAll(this.client, this.tableName);
   }
 
   async report(): Promise<PipelineReport> {
     const rows = await this.rows();
+    const queue = this.queue.stats();
     return {
       counters: this.emulator.counters(),
       dynamoRequests: this.dynamoRequests,
-      queue: { sent: this.queue.stats().sent, duplicates: this.queue.stats().duplicates, byCollection: this.actions },
+      queue: { sent: queue.sent, duplicates: queue.duplicates, byCollection: this.actions },
       index: Object.fromEntries(this.index.collections().map((c) => [c, this.index.size(c)])),
-      pointers: rows.filter((r) => String(r.PK).startsWith('IMAGES#') && r.SK === 'DEFAULT').length,
-      tuples: rows.filter((r) => String(r.PK).startsWith('ICAO#MATCHER#')).length,
+      pointers: rows.filter((r) => String(r.PK).startsWith(IMAGE_PK_PREFIX) && r.SK === DEFAULT_SK).length,
+      tuples: rows.filter((r) => String(r.PK).startsWith(MATCHER_TUPLE_PK_PREFIX)).length,
       dlq: this.emulator.dlq(),
       audit: audit(rows, this.snapshotIndex()),
     };

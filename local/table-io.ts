@@ -1,10 +1,17 @@
 /** Table I/O for the local pipeline: bulk load, scripted changes, and a full scan. */
-import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, ScanCommand, waitUntilTableExists, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DeleteCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { decodeImage, type Item } from '../lambda/shared/decode';
+import { createTableInput } from '../lambda/shared/table';
 import type { Change } from './dataset';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Creates a table with the stack's definition (PK/SK, NEW_AND_OLD_IMAGES stream) and waits until it is active. */
+export async function createTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  await client.send(new CreateTableCommand(createTableInput(tableName)));
+  await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: tableName });
+}
 
 /** Writes rows 25 at a time (BatchWriteItem's limit), retrying unprocessed items. */
 export async function loadRows(doc: DynamoDBDocumentClient, tableName: string, rows: readonly Item[], onProgress?: (done: number) => void): Promise<void> {

@@ -1,8 +1,8 @@
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { localClientConfig } from '../../local/dynamodb-local';
-import { createTableInput } from '../../lambda/shared/table';
+import { createTable } from '../../local/table-io';
 
 export interface TestTable {
   readonly tableName: string;
@@ -19,13 +19,11 @@ export function localEndpoint(): string {
 }
 
 /** A fresh table with the stack's definition (PK/SK, stream NEW_AND_OLD_IMAGES) on DynamoDB Local. */
-export async function createTestTable(prefix = 'test'): Promise<TestTable> {
-  const endpoint = localEndpoint();
+export async function createTestTable(prefix = 'test', endpoint = localEndpoint()): Promise<TestTable> {
   const client = new DynamoDBClient(localClientConfig(endpoint));
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   const tableName = `${prefix}-${randomUUID().slice(0, 8)}`;
-  await client.send(new CreateTableCommand(createTableInput(tableName)));
-  await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: tableName });
+  await createTable(client, tableName);
   return {
     tableName,
     endpoint,
