@@ -111,12 +111,12 @@ async function keepRunning(pipeline: LocalPipeline, ddb: DynamoDbLocal): Promise
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  let seen = pipeline.index.collections().reduce((n, c) => n + pipeline.index.size(c), 0);
+  let seen = pipeline.index.size();
   while (!stopping) {
     await Promise.race([stopped, new Promise((r) => setTimeout(r, 500))]);
     const applied = await pipeline.consumeQueue();
     if (applied > 0) {
-      const size = pipeline.index.collections().reduce((n, c) => n + pipeline.index.size(c), 0);
+      const size = pipeline.index.size();
       out(`[indexer] applied ${applied} action(s); index now holds ${size} documents (${size - seen >= 0 ? '+' : ''}${size - seen})`);
       seen = size;
     }
