@@ -80,12 +80,21 @@ export function readKeys(record: DynamoDBRecord): RowKeys {
   return { PK, SK };
 }
 
+export interface DecodeOptions {
+  /**
+   * false: a level-triggered subsystem needs only the keys and the record's position, so
+   * the images are neither required nor decoded (DynamoDB Local, for one, emits REMOVE
+   * records without OldImage under concurrent deletes). Default true.
+   */
+  readonly images?: boolean;
+}
+
 /**
  * Decodes and checks one stream record. Malformed input (unknown eventName, missing
  * Keys, non-string keys, an image missing for the event type, a bad attribute value)
  * is a StreamRecordError naming the record.
  */
-export function decodeRecord(record: DynamoDBRecord): StreamChange {
+export function decodeRecord(record: DynamoDBRecord, options: DecodeOptions = {}): StreamChange {
   const keys = readKeys(record);
   const ref: RecordRef = { eventID: record.eventID, pk: keys.PK, sk: keys.SK };
   if (!record.eventID) throw new StreamRecordError(ref, 'stream record has no eventID');
@@ -95,6 +104,17 @@ export function decodeRecord(record: DynamoDBRecord): StreamChange {
   }
   const data = record.dynamodb ?? {};
   if (!data.SequenceNumber) throw new StreamRecordError(ref, 'stream record has no SequenceNumber');
+
+  if (options.images === false) {
+    return {
+      eventID: record.eventID,
+      eventName: eventName as EventName,
+      keys,
+      sequenceNumber: data.SequenceNumber,
+      approximateCreationDateTime: data.ApproximateCreationDateTime,
+      sizeBytes: data.SizeBytes,
+    };
+  }
 
   const needsNew = eventName !== 'REMOVE';
   const needsOld = eventName !== 'INSERT';

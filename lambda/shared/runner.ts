@@ -5,6 +5,7 @@ import { decodeRecord, readKeys, type StreamChange } from './decode';
 import { ChangeFailedError, StreamRecordError } from './errors';
 import type { RowKeys } from './key-rules';
 import { recordSummary } from './log';
+import { streamTrigger, type Reconciler } from './trigger';
 
 /** A subsystem as the runner sees it. */
 export interface Subsystem {
@@ -17,6 +18,21 @@ export interface Subsystem {
    * Any other error counts as a failure of the first change.
    */
   apply(changes: readonly StreamChange[]): Promise<void>;
+  /** false: the subsystem is level-triggered and reads only the keys (images are not decoded or required). */
+  readonly needsImages?: boolean;
+}
+
+/**
+ * A level-triggered subsystem (DESIGN §9) as the runner sees it: each owned record is a
+ * trigger naming its key; the reconciler reads the truth, so the images are never needed.
+ */
+export function reconcilerSubsystem(reconciler: Reconciler, owns: (keys: RowKeys) => boolean): Subsystem {
+  return {
+    name: reconciler.name,
+    owns,
+    needsImages: false,
+    apply: async (changes) => void (await reconciler.reconcile(changes.map(streamTrigger))),
+  };
 }
 
 /** For subsystems that handle one change at a time: stops at the first failure. */
@@ -80,7 +96,7 @@ export class OrderedStreamProcessor extends BatchProcessor {
           this.log.debug('skipped: row not owned', { pk: keys.PK, sk: keys.SK, eventID: record.eventID });
           continue;
         }
-        const change = decodeRecord(record);
+        const change = decodeRecord(record, { images: this.subsystem.needsImages !== false });
         this.log.info('stream record', recordSummary(change));
         changes.push(change);
         recordIndexOf.push(index);
