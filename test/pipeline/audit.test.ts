@@ -1,4 +1,4 @@
-import { matcherTupleKey } from '../../lambda/faa-matcher-sync/keys';
+import { contributionKey, matcherTupleKey } from '../../lambda/faa-matcher-sync/keys';
 import type { Item } from '../../lambda/shared/decode';
 import { matchIndexedSpec } from '../../lambda/typesense-sync/specs';
 import { audit, type IndexSnapshot } from '../../local/audit';
@@ -74,6 +74,46 @@ describe('consistency audit', () => {
     const drift = audit(rows as Item[], new Map() as IndexSnapshot).drift;
     expect(drift).toHaveLength(1);
     expect(drift[0]).toMatchObject({ invariant: 'I3', problem: expect.stringMatching(problem) });
+  });
+
+  it('every finding names its row key and the keys whose reconcile repairs it', () => {
+    const tupleKey = matcherTupleKey({ type_designator: 'C172', manufacturer: 'CESSNA', model: '172S' });
+    const index = projection([reg]);
+    index.get('registry')!.set('faa_N999', { id: 'faa_N999' });
+    const rows = [reg, a, b, { ...pointer(b), url: 'old' }, link('1'), tuple(2)];
+    const found = audit(rows, index).drift.map(({ invariant, pk, sk, collection, id, repair }) => ({ invariant, pk, sk, collection, id, repair }));
+    expect(found).toEqual([
+      { invariant: 'I1', pk: null, sk: null, collection: 'registry', id: 'faa_N999', repair: [] },
+      { invariant: 'I1', pk: a.PK, sk: 'IMG#1', collection: 'aircraft_images', id: expect.any(String), repair: [{ PK: a.PK, SK: 'IMG#1' }] },
+      { invariant: 'I1', pk: b.PK, sk: 'IMG#2', collection: 'aircraft_images', id: expect.any(String), repair: [{ PK: b.PK, SK: 'IMG#2' }] },
+      { invariant: 'I2', pk: a.PK, sk: 'DEFAULT', collection: undefined, id: undefined, repair: [{ PK: a.PK, SK: 'DEFAULT' }] },
+      { invariant: 'I3', pk: tupleKey.PK, sk: tupleKey.SK, collection: undefined, id: undefined, repair: [{ PK: 'FAA#LINKS', SK: link('1').SK }] },
+    ]);
+  });
+
+  describe('I3 contribution rows (the matcher ledger)', () => {
+    const tupleKey = matcherTupleKey({ type_designator: 'C172', manufacturer: 'CESSNA', model: '172S' });
+    const contribution = (sn: string, counted: boolean): Item => ({
+      ...contributionKey({ PK: 'FAA#LINKS', SK: String(link(sn).SK) }),
+      ...(counted && { tuple_pk: tupleKey.PK, tuple_sk: tupleKey.SK }),
+    });
+
+    it('a ledger that agrees with the links is consistent', () => {
+      expect(audit([link('1'), contribution('1', true), contribution('9', false), tuple(1)], new Map()).drift).toEqual([]);
+    });
+
+    it('a contribution row for a deleted link, with the tuple count off and an orphan tuple', () => {
+      const drift = audit([contribution('1', true), tuple(1)], new Map()).drift;
+      expect(drift.map((d) => [d.pk, d.sk, d.problem, d.repair])).toEqual([
+        [tupleKey.PK, tupleKey.SK, 'tuple row with count 1 but no link carries it', [{ PK: 'FAA#LINKS', SK: link('1').SK }]],
+        ['FAA#LINKS', link('1').SK, `contribution row counts a deleted link toward ${tupleKey.PK} ${tupleKey.SK}`, [{ PK: 'FAA#LINKS', SK: link('1').SK }]],
+      ]);
+    });
+
+    it('a link whose ledger row says it counts toward nothing', () => {
+      const drift = audit([link('1'), contribution('1', false), tuple(1)], new Map()).drift;
+      expect(drift).toEqual([expect.objectContaining({ pk: 'FAA#LINKS', sk: link('1').SK, problem: expect.stringMatching(/toward nothing but it carries ICAO#MATCHER#C172/) })]);
+    });
   });
 
   it('I3 normalises the matcher fields like the handler (whitespace, case)', () => {
