@@ -259,3 +259,41 @@ export function onFailureRecord(args: {
     },
   };
 }
+
+// ---- S3 on-failure destination ------------------------------------------------------
+
+/**
+ * What Lambda writes to an S3 on-failure destination: the invocation record plus `payload`,
+ * the whole invocation event as JSON text (`{"Records":[...]}`), so the records survive the
+ * stream's 24 h retention. SQS/SNS destinations get the record without the payload.
+ */
+export interface S3FailureRecord extends OnFailureRecord {
+  readonly payload: string;
+}
+
+export interface S3FailureObject {
+  /** `aws/lambda/<ESM-UUID>/<shardID>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<random UUID>` (UTC). */
+  readonly key: string;
+  readonly body: S3FailureRecord;
+}
+
+/** The object key Lambda gives a failure record in the destination bucket. */
+export function s3FailureObjectKey(mappingUuid: string, shardId: string, nowMs: number, randomId: string): string {
+  const iso = new Date(nowMs).toISOString(); // 2026-11-23T10:04:05.123Z
+  const [date, time] = [iso.slice(0, 10), iso.slice(11, 19)];
+  return `aws/lambda/${mappingUuid}/${shardId}/${date.replace(/-/g, '/')}/${date}T${time.replace(/:/g, '.')}-${randomId}`;
+}
+
+export function s3FailureObject(args: {
+  readonly record: OnFailureRecord;
+  readonly items: readonly StreamItem[];
+  readonly mappingUuid: string;
+  readonly nowMs: number;
+  readonly randomId: string;
+}): S3FailureObject {
+  const payload = JSON.stringify({ Records: args.items.map((i) => i.record) });
+  return {
+    key: s3FailureObjectKey(args.mappingUuid, args.record.DDBStreamBatchInfo.shardId, args.nowMs, args.randomId),
+    body: { ...args.record, payload },
+  };
+}

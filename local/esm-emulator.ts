@@ -16,9 +16,9 @@
  */
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
-import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createHash, randomUUID } from 'node:crypto';
+import { appendFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { matchesAnyFilter } from '../lambda/shared/key-rules';
 import { filterPatterns, type SubsystemName } from '../lambda/subsystems';
 import { DEFAULT_MAPPING_SETTINGS, type StreamMappingSettings } from '../lib/mapping-settings';
@@ -29,11 +29,13 @@ import {
   interpretResponse,
   nextStep,
   onFailureRecord,
+  s3FailureObject,
   takeBatch,
   type FailureCondition,
   type InvokeOutcome,
   type OnFailureRecord,
   type PendingBatch,
+  type S3FailureObject,
   type StreamItem,
 } from './esm-batch';
 import { compareSequenceNumbers, creationTimeMs, findStreamArn, sdkStreamSource, toLambdaRecord, type StreamSource } from './stream-source';
@@ -78,6 +80,8 @@ export interface DlqEntry {
   readonly body: OnFailureRecord;
   /** Local diagnostics (not part of Lambda's record): the last invocation's error. */
   readonly lastError?: { readonly name: string; readonly message: string };
+  /** The object an S3 on-failure destination would hold for this batch (record + payload). */
+  readonly failureObject: S3FailureObject;
 }
 
 export interface MappingCounters {
@@ -124,6 +128,11 @@ export interface EsmEmulatorOptions {
   readonly getRecordsLimit?: number;
   /** Append each DLQ entry to this file as one JSON line. */
   readonly dlqFile?: string;
+  /**
+   * Stand-in for the S3 on-failure bucket: each discarded batch becomes a file at its object
+   * key under this folder (`ops redrive --from <folder>` reads it).
+   */
+  readonly failureDir?: string;
   readonly onDlq?: (entry: DlqEntry) => void;
   /** Delay before a failed batch is retried, by retries consumed so far. Default: none. */
   readonly retryDelayMs?: (retries: number) => number;
@@ -664,21 +673,25 @@ export class EsmEmulator {
   }
 
   private discard(mapping: Mapping, batch: PendingBatch, condition: FailureCondition): void {
+    const nowMs = this.clock.now();
     const body = onFailureRecord({
       batch,
       condition,
       functionArn: mapping.functionArn,
       streamArn: this.streamArn!,
       requestId: randomUUID(),
-      nowMs: this.clock.now(),
+      nowMs,
     });
+    const failureObject = s3FailureObject({ record: body, items: batch.items, mappingUuid: mappingUuid(this.streamArn!, mapping.config.name), nowMs, randomId: randomUUID() });
     const last = batch.lastOutcome;
     const entry: DlqEntry = {
       subsystem: mapping.config.name,
       body,
       ...(last?.kind === 'failure' && { lastError: { name: last.error.name, message: last.error.message } }),
       ...(last?.kind === 'partial' && { lastError: { name: 'BatchItemFailure', message: 'the handler reported this record as failed' } }),
+      failureObject,
     };
+    if (this.options.failureDir) writeFailureObject(this.options.failureDir, failureObject);
     mapping.counters.dlqBatches += 1;
     mapping.counters.dlqRecords += batch.items.length;
     this.dlqEntries.push(entry);
@@ -714,6 +727,21 @@ export class EsmEmulator {
       succeed: noop,
     };
   }
+}
+
+/** A mapping's UUID, stable for a stream and a function (Lambda's is random per mapping; only the key layout matters here). */
+function mappingUuid(streamArn: string, name: string): string {
+  const h = createHash('sha256').update(`${streamArn}\n${name}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Writes an on-failure object under `dir` at its S3 key, atomically (a reader never sees half a file). */
+export function writeFailureObject(dir: string, object: S3FailureObject): string {
+  const path = join(dir, ...object.key.split('/'));
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(`${path}.tmp`, JSON.stringify(object.body));
+  renameSync(`${path}.tmp`, path);
+  return path;
 }
 
 /**

@@ -4,6 +4,8 @@ import {
   interpretResponse,
   nextStep,
   onFailureRecord,
+  s3FailureObject,
+  s3FailureObjectKey,
   takeBatch,
   type PendingBatch,
 } from '../../local/esm-batch';
@@ -181,5 +183,29 @@ describe('onFailureRecord (Lambda on-failure destination format)', () => {
     const record = onFailureRecord({ batch: { ...batch, invokeCount: 0, lastOutcome: undefined }, condition: 'RecordAgeExceeded', functionArn: 'f', streamArn: 's', requestId: 'r', nowMs: 0 });
     expect(record.responseContext).toBeUndefined();
     expect(record.requestContext).toMatchObject({ condition: 'RecordAgeExceeded', approximateInvokeCount: 0 });
+  });
+});
+
+describe('s3FailureObject (S3 on-failure destination: record + payload, Lambda key layout)', () => {
+  const items = [item('300', { shardId: 'shardId-7' }), item('301', { shardId: 'shardId-7' })];
+  const record = onFailureRecord({
+    batch: { items, retries: 1, invokeCount: 2 },
+    condition: 'RetryAttemptsExhausted',
+    functionArn: 'f',
+    streamArn: 's',
+    requestId: 'r',
+    nowMs: 0,
+  });
+
+  it('keys the object aws/lambda/<ESM-UUID>/<shardID>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<UUID> in UTC', () => {
+    expect(s3FailureObjectKey('esm-1', 'shardId-7', Date.UTC(2026, 10, 3, 4, 5, 6, 789), 'rnd')).toBe('aws/lambda/esm-1/shardId-7/2026/11/03/2026-11-03T04.05.06-rnd');
+  });
+
+  it('adds the whole invocation event as JSON text in payload, and keeps the record as it is', () => {
+    const object = s3FailureObject({ record, items, mappingUuid: 'esm-1', nowMs: Date.UTC(2026, 0, 2), randomId: 'rnd' });
+    expect(object.key).toBe('aws/lambda/esm-1/shardId-7/2026/01/02/2026-01-02T00.00.00-rnd');
+    const { payload, ...rest } = object.body;
+    expect(rest).toEqual(record);
+    expect(JSON.parse(payload)).toEqual({ Records: items.map((i) => i.record) });
   });
 });
