@@ -1,6 +1,7 @@
 /**
- * Default-image reconciliation as pure functions (DESIGN §4): state in, action out.
- * No I/O here; the repository reads the state and performs the action conditionally.
+ * Default-image reconciliation as pure functions (DESIGN §4, §9): state in, action out, plus
+ * what the write must still find in the source when it lands. No I/O here; the repository
+ * reads the state and performs the action conditionally.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { isImageSortKey } from './keys';
@@ -100,6 +101,30 @@ export function decide(state: ReconcileState): Action {
   if (!current) return { kind: 'switch', pointer, image: newest };
   const fields = differingFields(pointer, current);
   return fields.length > 0 ? { kind: 'repair', pointer, image: current, fields } : { kind: 'none', reason: 'in-sync' };
+}
+
+/**
+ * What a write must find in the source rows, checked in the same transaction (DESIGN §9):
+ * conditioning on the pointer alone lets a reconcile that read stale images write them.
+ * - `image-as-read`: the image the pointer will name still exists with exactly the display
+ *   fields being copied (create, switch, repair).
+ * - `image-absent`: the image the deleted pointer named still does not exist, so an image
+ *   re-created under the same SK after the read keeps its pointer (delete).
+ * A pointer whose image_sk is not an image sort key names nothing: its delete checks only the pointer.
+ */
+export type SourceCheck = { readonly kind: 'image-as-read'; readonly image: ImageRow } | { readonly kind: 'image-absent'; readonly imageSk: string };
+
+export function sourceCheck(action: Action): SourceCheck | undefined {
+  switch (action.kind) {
+    case 'none':
+      return undefined;
+    case 'delete':
+      return isImageSortKey(action.pointer.image_sk) ? { kind: 'image-absent', imageSk: action.pointer.image_sk } : undefined;
+    case 'create':
+    case 'switch':
+    case 'repair':
+      return { kind: 'image-as-read', image: action.image };
+  }
 }
 
 /**

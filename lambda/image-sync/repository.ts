@@ -1,22 +1,15 @@
 /**
  * The entity's images and its default-image pointer, over @aws-sdk/lib-dynamodb.
- * Reads are strongly consistent; every write is conditional on the pointer as it was read,
- * so a racing writer is never overwritten blindly (the write fails with
- * ConditionalCheckFailedException and the caller re-reads).
- *
- * Conditions cover the pointer, not the images (a Query cannot be part of a condition). A
- * change to an image after our read is safe anyway: it emits its own stream record, which is
- * processed after this one and reconciles from a fresh read. What this relies on is one
- * reconciler at a time per entity, which a stream mapping gives (records of one partition key
- * are processed in order, never concurrently); other writers of the pointer are handled by the
- * conditions.
+ * Reads are strongly consistent. Every write is one TransactWriteItems conditioned on both
+ * states it was decided from (DESIGN §9): the pointer as read, and the source image it names
+ * (a ConditionCheck), so a racing writer is never overwritten blindly and a reconcile that
+ * read stale images cannot write. Nothing relies on one reconciler at a time per entity:
+ * tools and the stream handler may reconcile the same entity concurrently.
  */
 import {
-  DeleteCommand,
   GetCommand,
-  PutCommand,
   QueryCommand,
-  UpdateCommand,
+  TransactWriteCommand,
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -26,11 +19,16 @@ import {
   POINTER_FIELDS,
   needsPointedRead,
   pointerAttributes,
+  sourceCheck,
   type Action,
   type ImageRow,
   type PointerRow,
   type ReconcileState,
+  type SourceCheck,
 } from './reconcile';
+
+/** The items of a pointer transaction, by position (as CancellationReasons lists them). */
+export const TRANSACTION_ITEMS = ['pointer', 'image'] as const;
 
 /** Only what reconciliation reads: smaller reads, and no exotic attribute (e.g. a huge number) to decode. */
 const IMAGE_PROJECTION = ['SK', ...DISPLAY_FIELDS];
@@ -40,19 +38,43 @@ const names = (attributes: readonly string[]): Record<string, string> =>
   Object.fromEntries(attributes.map((a) => [`#${a}`, a]));
 const projection = (attributes: readonly string[]): string => attributes.map((a) => `#${a}`).join(', ');
 
-export function isConditionalCheckFailed(error: unknown): boolean {
-  return (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
+interface Condition {
+  expression: string;
+  names: Record<string, string>;
+  values: Record<string, unknown>;
 }
+
+/** DynamoDB's NULL is read as absent (reconcile.ts), so "still absent" accepts a NULL too. */
+const absent = (field: string) => `(attribute_not_exists(#${field}) OR attribute_type(#${field}, :null_type))`;
+
+/**
+ * "The source is still as read" (DESIGN §9): the image exists with exactly the display fields
+ * being copied (equal values; absent ones still absent), or the named image still does not exist.
+ */
+function sourceCondition(check: SourceCheck): Condition {
+  if (check.kind === 'image-absent') return { expression: 'attribute_not_exists(#PK)', names: { '#PK': 'PK' }, values: {} };
+  const parts = ['attribute_exists(#PK)'];
+  const values: Record<string, unknown> = {};
+  for (const field of DISPLAY_FIELDS) {
+    const value = check.image[field];
+    if (value === undefined || value === null) {
+      parts.push(absent(field));
+      values[':null_type'] = 'NULL';
+    } else {
+      parts.push(`#${field} = :src_${field}`);
+      values[`:src_${field}`] = value;
+    }
+  }
+  return { expression: parts.join(' AND '), names: { '#PK': 'PK', ...names(DISPLAY_FIELDS) }, values };
+}
+
+const withValues = (values: Record<string, unknown>) => (Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {});
 
 /**
  * "The pointer is still exactly as read": it exists and each image-sync attribute has the
  * value read (or is still absent). Attributes other writers may add are not compared.
  */
-function unchangedCondition(pointer: PointerRow): {
-  expression: string;
-  names: Record<string, string>;
-  values: Record<string, unknown>;
-} {
+function unchangedCondition(pointer: PointerRow): Condition {
   const parts = ['attribute_exists(#PK)'];
   const values: Record<string, unknown> = {};
   for (const field of POINTER_FIELDS) {
@@ -144,55 +166,55 @@ export class ImageRepository {
     return { newest, pointer, pointed };
   }
 
-  /** Case 2: create the pointer, only if there still is none. */
-  async createDefault(entity: ImageEntity, image: ImageRow, updatedAt: string): Promise<void> {
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...defaultPointerKey(entity), ...pointerAttributes(image, updatedAt) },
-        ConditionExpression: 'attribute_not_exists(#PK)',
-        ExpressionAttributeNames: { '#PK': 'PK' },
-      }),
-    );
-  }
-
-  /** Case 3: point at another image, only if the pointer is still as read. */
-  async switchDefault(entity: ImageEntity, read: PointerRow, image: ImageRow, updatedAt: string): Promise<void> {
-    await this.writePointer(entity, read, image, updatedAt);
-  }
-
-  /** Case 4: rewrite the pointer's copy of the image's display fields, only if the pointer is still as read. */
-  async repairDefault(entity: ImageEntity, read: PointerRow, image: ImageRow, updatedAt: string): Promise<void> {
-    await this.writePointer(entity, read, image, updatedAt);
-  }
-
-  /** Case 1: delete the pointer, only if it is still as read. */
-  async deleteDefault(entity: ImageEntity, read: PointerRow): Promise<void> {
-    const condition = unchangedCondition(read);
-    await this.doc.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: defaultPointerKey(entity),
-        ConditionExpression: condition.expression,
-        ExpressionAttributeNames: condition.names,
-        ...(Object.keys(condition.values).length > 0 && { ExpressionAttributeValues: condition.values }),
-      }),
-    );
-  }
-
-  /** Performs a decided action. Throws ConditionalCheckFailedException when the pointer changed since it was read. */
+  /**
+   * Performs a decided action as one TransactWriteItems: the pointer write (item 0) and the
+   * source ConditionCheck (item 1) when there is one. Throws TransactionCanceledException
+   * when either changed since it was read (the caller re-reads and decides again).
+   */
   async execute(entity: ImageEntity, action: Action, updatedAt: string): Promise<void> {
+    if (action.kind === 'none') return;
+    const check = sourceCheck(action);
+    const pointerWrite = this.pointerWrite(entity, action, updatedAt);
+    const items: Record<string, unknown>[] = [pointerWrite];
+    if (check) {
+      const key = check.kind === 'image-as-read' ? imageKey(entity, check.image.SK) : imageKey(entity, check.imageSk);
+      const condition = sourceCondition(check);
+      items.push({
+        ConditionCheck: {
+          TableName: this.tableName,
+          Key: key,
+          ConditionExpression: condition.expression,
+          ExpressionAttributeNames: condition.names,
+          ...withValues(condition.values),
+        },
+      });
+    }
+    await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+  }
+
+  private pointerWrite(entity: ImageEntity, action: Exclude<Action, { kind: 'none' }>, updatedAt: string): Record<string, unknown> {
+    const Key = defaultPointerKey(entity);
+    const TableName = this.tableName;
     switch (action.kind) {
-      case 'none':
-        return;
+      // Case 2: create, only if there still is none.
       case 'create':
-        return this.createDefault(entity, action.image, updatedAt);
+        return {
+          Put: {
+            TableName,
+            Item: { ...Key, ...pointerAttributes(action.image, updatedAt) },
+            ConditionExpression: 'attribute_not_exists(#PK)',
+            ExpressionAttributeNames: { '#PK': 'PK' },
+          },
+        };
+      // Case 1: delete, only if the pointer is still as read.
+      case 'delete': {
+        const condition = unchangedCondition(action.pointer);
+        return { Delete: { TableName, Key, ConditionExpression: condition.expression, ExpressionAttributeNames: condition.names, ...withValues(condition.values) } };
+      }
+      // Cases 3 and 4: point at the image (another one, or the same with fresh fields), only if the pointer is still as read.
       case 'switch':
-        return this.switchDefault(entity, action.pointer, action.image, updatedAt);
       case 'repair':
-        return this.repairDefault(entity, action.pointer, action.image, updatedAt);
-      case 'delete':
-        return this.deleteDefault(entity, action.pointer);
+        return { Update: this.pointerUpdate(Key, action.pointer, action.image, updatedAt) };
     }
   }
 
@@ -200,23 +222,21 @@ export class ImageRepository {
    * UpdateItem (not Put) so attributes other writers keep on the pointer survive; display
    * fields the image lacks are removed from the pointer.
    */
-  private async writePointer(entity: ImageEntity, read: PointerRow, image: ImageRow, updatedAt: string): Promise<void> {
+  private pointerUpdate(Key: Record<string, string>, read: PointerRow, image: ImageRow, updatedAt: string): Record<string, unknown> {
     const condition = unchangedCondition(read);
     const next = pointerAttributes(image, updatedAt) as Record<string, unknown>;
     const set = POINTER_FIELDS.filter((f) => next[f] !== undefined);
     const remove = POINTER_FIELDS.filter((f) => next[f] === undefined);
     const values: Record<string, unknown> = { ...condition.values };
     for (const field of set) values[`:new_${field}`] = next[field];
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: defaultPointerKey(entity),
-        UpdateExpression:
-          `SET ${set.map((f) => `#${f} = :new_${f}`).join(', ')}` + (remove.length > 0 ? ` REMOVE ${remove.map((f) => `#${f}`).join(', ')}` : ''),
-        ConditionExpression: condition.expression,
-        ExpressionAttributeNames: condition.names,
-        ExpressionAttributeValues: values,
-      }),
-    );
+    return {
+      TableName: this.tableName,
+      Key,
+      UpdateExpression:
+        `SET ${set.map((f) => `#${f} = :new_${f}`).join(', ')}` + (remove.length > 0 ? ` REMOVE ${remove.map((f) => `#${f}`).join(', ')}` : ''),
+      ConditionExpression: condition.expression,
+      ExpressionAttributeNames: condition.names,
+      ExpressionAttributeValues: values,
+    };
   }
 }

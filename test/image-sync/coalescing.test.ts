@@ -5,7 +5,7 @@
  */
 import { imagePartitionKey } from '../../lambda/image-sync/keys';
 import { createTestTable, type TestTable } from '../support/dynamodb';
-import { imageRow, imageSync, newEntity, pointerFor, readPointer, tableWriter } from './helpers';
+import { imageRow, imageSync, newEntity, pointerFor, readPointer, tableWriter, type SentCommand } from './helpers';
 
 let table: TestTable;
 let writer: ReturnType<typeof tableWriter>;
@@ -16,6 +16,9 @@ beforeAll(async () => {
 afterAll(() => table.drop());
 
 const reconciles = (sync: ReturnType<typeof imageSync>) => sync.log.lines.filter((l) => l.message === 'default image reconciled');
+/** The partition a request touches: a Query's :pk, a GetItem's key, a transaction's pointer. */
+const partitionOf = (c: SentCommand): string =>
+  c.input.ExpressionAttributeValues?.[':pk'] ?? c.input.Key?.PK ?? Object.values(c.input.TransactItems[0] as Record<string, any>)[0].Key?.PK ?? Object.values(c.input.TransactItems[0] as Record<string, any>)[0].Item.PK;
 const seq = (record: { dynamodb?: { SequenceNumber?: string } }) => ({ itemIdentifier: record.dynamodb!.SequenceNumber });
 
 describe('image-sync coalescing', () => {
@@ -26,7 +29,7 @@ describe('image-sync coalescing', () => {
 
     const sync = imageSync(table);
     expect(await sync.run(...records)).toEqual({ batchItemFailures: [] });
-    expect(sync.io.sent.map((c) => c.command)).toEqual(['QueryCommand', 'GetItemCommand', 'PutItemCommand']);
+    expect(sync.io.sent.map((c) => c.command)).toEqual(['QueryCommand', 'GetItemCommand', 'TransactWriteItemsCommand']);
     expect(reconciles(sync)).toHaveLength(1);
     expect(await readPointer(table, entity)).toMatchObject(pointerFor(imageRow(entity, 50)));
   });
@@ -42,8 +45,7 @@ describe('image-sync coalescing', () => {
     const sync = imageSync(table);
     expect(await sync.run(...records)).toEqual({ batchItemFailures: [] });
     expect(sync.io.sent).toHaveLength(6);
-    const partitions = sync.io.sent.map((c) => c.input.ExpressionAttributeValues?.[':pk'] ?? c.input.Key?.PK ?? c.input.Item?.PK);
-    expect(partitions).toEqual([...Array(3).fill(imagePartitionKey(b)), ...Array(3).fill(imagePartitionKey(a))]);
+    expect(sync.io.sent.map(partitionOf)).toEqual([...Array(3).fill(imagePartitionKey(b)), ...Array(3).fill(imagePartitionKey(a))]);
   });
 
   it("a failing entity is reported at its earliest record; the retry from there reconciles again harmlessly", async () => {
@@ -58,7 +60,7 @@ describe('image-sync coalescing', () => {
 
     const sync = imageSync(table);
     sync.io.beforeSend((command) => {
-      if (command.command === 'PutItemCommand' && command.input.Item?.PK === imagePartitionKey(b)) throw new Error('injected outage');
+      if (command.command === 'TransactWriteItemsCommand' && partitionOf(command) === imagePartitionKey(b)) throw new Error('injected outage');
     });
     expect(await sync.run(a1, b1, a2, b2, c1)).toEqual({ batchItemFailures: [seq(b1), seq(a2), seq(b2), seq(c1)] });
     expect(await readPointer(table, a)).toMatchObject(pointerFor(imageRow(a, 2))); // a reconciled once, on current state
@@ -70,7 +72,7 @@ describe('image-sync coalescing', () => {
     sync.io.beforeSend(undefined);
     sync.io.reset();
     expect(await sync.run(b1, a2, b2, c1)).toEqual({ batchItemFailures: [] });
-    expect(sync.io.writes().map((w) => w.input.Item?.PK)).toEqual([imagePartitionKey(b), imagePartitionKey(c)]);
+    expect(sync.io.writes().map(partitionOf)).toEqual([imagePartitionKey(b), imagePartitionKey(c)]);
     expect(await readPointer(table, b)).toMatchObject(pointerFor(imageRow(b, 2)));
     expect(await readPointer(table, c)).toMatchObject(pointerFor(imageRow(c, 1)));
   });

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
-import { decodeRecord } from '../../lambda/shared/decode';
 import { StreamRecordError } from '../../lambda/shared/errors';
 import { ruleMatches } from '../../lambda/shared/key-rules';
-import { entityOfChange } from '../../lambda/image-sync/entity';
+import { streamTrigger, toolTriggers, type Trigger } from '../../lambda/shared/trigger';
+import { decodeRecord } from '../../lambda/shared/decode';
+import { entityOfKey, isImageSyncKey } from '../../lambda/image-sync/entity';
 import { DEFAULT_SK, defaultPointerKey, imagePartitionKey, type ImageEntity } from '../../lambda/image-sync/keys';
 import { IMAGE_KEY_RULES } from '../../lambda/image-sync/ownership';
 import {
@@ -11,12 +12,14 @@ import {
   i2Violations,
   needsPointedRead,
   pointerAttributes,
+  sourceCheck,
   type Action,
   type ImageRow,
   type PointerRow,
   type ReconcileState,
 } from '../../lambda/image-sync/reconcile';
-import { insertRecord, modifyRecord, removeRecord } from '../support/events';
+import { backoffDelay, classifyWriteError, DEFAULT_BACKOFF } from '../../lambda/image-sync/retry';
+import { removeRecord } from '../support/events';
 
 const img = (n: number, overrides: Record<string, unknown> = {}): ImageRow => ({
   SK: `IMG#${String(n).padStart(4, '0')}`,
@@ -171,46 +174,90 @@ describe('image models and keys', () => {
   });
 });
 
-describe('entityOfChange', () => {
-  const row = (overrides: Record<string, unknown> = {}) => ({
-    PK: 'IMAGES#ORG#SYSTEM#ENTITY#ICAO#ID#A320',
-    SK: 'IMG#0001',
-    org_id: 'SYSTEM',
-    entity_type: 'ICAO',
-    entity_id: 'A320',
-    image_id: 'i',
-    url: 'u',
-    ...overrides,
-  });
-  const entityOf = (record: Parameters<typeof decodeRecord>[0]) => entityOfChange(decodeRecord(record));
+describe('entityOfKey and isImageSyncKey', () => {
+  const PK = 'IMAGES#ORG#SYSTEM#ENTITY#ICAO#ID#A320';
+  const repair = (pk: string, sk: string): Trigger => toolTriggers([{ PK: pk, SK: sk }], 'repair', 'run-1')[0]!;
 
-  it('reads the entity from NewImage on INSERT/MODIFY and from OldImage on REMOVE', () => {
-    const expected = { orgId: 'SYSTEM', entityType: 'ICAO', entityId: 'A320' };
-    expect(entityOf(insertRecord(row()))).toEqual(expected);
-    expect(entityOf(modifyRecord(row({ url: 'old' }), row()))).toEqual(expected);
-    expect(entityOf(removeRecord(row()))).toEqual(expected);
+  it('parses the entity from the PK, for image keys and the pointer key; entity_id is the rest (it may hold #)', () => {
+    expect(entityOfKey(repair(PK, 'IMG#0001'))).toEqual({ orgId: 'SYSTEM', entityType: 'ICAO', entityId: 'A320' });
+    expect(entityOfKey(repair(PK, 'DEFAULT'))).toEqual({ orgId: 'SYSTEM', entityType: 'ICAO', entityId: 'A320' });
+    expect(entityOfKey(repair('IMAGES#ORG#O1#ENTITY#REGISTRATION#ID#N1#X', 'IMG#1'))).toEqual({ orgId: 'O1', entityType: 'REGISTRATION', entityId: 'N1#X' });
+  });
+
+  it('a REMOVE record without OldImage still names its entity (the images are never read)', () => {
+    const record = removeRecord({ PK, SK: 'IMG#0001' });
+    delete record.dynamodb!.OldImage;
+    expect(entityOfKey(streamTrigger(decodeRecord(record, { images: false })))).toEqual({ orgId: 'SYSTEM', entityType: 'ICAO', entityId: 'A320' });
+  });
+
+  it('accepts image and pointer keys of image partitions, nothing else', () => {
+    expect(isImageSyncKey({ PK, SK: 'IMG#1' })).toBe(true);
+    expect(isImageSyncKey({ PK, SK: 'DEFAULT' })).toBe(true);
+    expect(isImageSyncKey({ PK, SK: 'IMG#' })).toBe(false);
+    expect(isImageSyncKey({ PK, SK: 'OTHER' })).toBe(false);
+    expect(isImageSyncKey({ PK: 'FAA#LINKS', SK: 'IMG#1' })).toBe(false);
   });
 
   it.each([
-    ['unknown entity_type', row({ entity_type: 'AIRPORT' }), /unknown entity_type "AIRPORT"/],
-    ['missing org_id', row({ org_id: undefined }), /no org_id attribute/],
-    ['missing entity_id', row({ entity_id: undefined }), /no entity_id attribute/],
-    ['non-string entity_type', row({ entity_type: 7 }), /entity_type must be a non-empty string/],
-    ['PK not the entity partition', row({ entity_id: 'B738' }), /PK does not match.*expected IMAGES#ORG#SYSTEM#ENTITY#ICAO#ID#B738/],
-  ])('%s is an error naming the record', (_name, bad, message) => {
-    const record = insertRecord(bad as ReturnType<typeof row>, { eventID: 'evt-bad' });
+    ['unknown entity type', 'IMAGES#ORG#SYSTEM#ENTITY#AIRPORT#ID#KJFK', 'IMG#1', /unknown entity type "AIRPORT"/],
+    ['org_id with #', 'IMAGES#ORG#A#B#ENTITY#ICAO#ID#A320', 'IMG#1', /not an entity image partition/],
+    ['no entity id', 'IMAGES#ORG#SYSTEM#ENTITY#ICAO#ID#', 'IMG#1', /not an entity image partition/],
+    ['not an image partition', 'IMAGES#junk', 'DEFAULT', /not an entity image partition/],
+    ['neither image nor pointer SK', PK, 'NOTE#1', /not an image-sync key/],
+  ])('%s is an error naming the key', (_name, pk, sk, message) => {
     let error: unknown;
     try {
-      entityOf(record);
+      entityOfKey(repair(pk, sk));
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(StreamRecordError);
     expect((error as Error).message).toMatch(message);
-    expect((error as Error).message).toContain('eventID=evt-bad PK=IMAGES#ORG#SYSTEM#ENTITY#ICAO#ID#A320 SK=IMG#0001');
+    expect((error as Error).message).toContain(`PK=${pk} SK=${sk}`);
+  });
+});
+
+describe('sourceCheck (DESIGN §9)', () => {
+  it('create, switch and repair check the image they copy; delete checks that the named image is still gone', () => {
+    const pointer = pointerTo(img(3));
+    expect(sourceCheck({ kind: 'create', image: img(9) })).toEqual({ kind: 'image-as-read', image: img(9) });
+    expect(sourceCheck({ kind: 'switch', pointer, image: img(9) })).toEqual({ kind: 'image-as-read', image: img(9) });
+    expect(sourceCheck({ kind: 'repair', pointer, image: img(3), fields: ['url'] })).toEqual({ kind: 'image-as-read', image: img(3) });
+    expect(sourceCheck({ kind: 'delete', pointer })).toEqual({ kind: 'image-absent', imageSk: 'IMG#0003' });
+    expect(sourceCheck({ kind: 'none', reason: 'in-sync' })).toBeUndefined();
   });
 
-  it('on REMOVE the OldImage decides, even when it is the malformed one', () => {
-    expect(() => entityOf(removeRecord(row({ entity_type: 'NOPE' })))).toThrow(/unknown entity_type/);
+  it('a pointer that names no image (image_sk not an image SK) is deleted on the pointer condition alone', () => {
+    expect(sourceCheck({ kind: 'delete', pointer: { ...pointerTo(img(3)), image_sk: 'DEFAULT' } })).toBeUndefined();
+  });
+});
+
+describe('classifyWriteError', () => {
+  const canceled = (...codes: string[]) =>
+    Object.assign(new Error(`Transaction cancelled, please refer cancellation reasons for specific reasons [${codes.join(', ')}]`), {
+      name: 'TransactionCanceledException',
+      CancellationReasons: codes.map((Code) => ({ Code })),
+    });
+
+  it('a failed condition names the items that changed (0 = pointer, 1 = image)', () => {
+    expect(classifyWriteError(canceled('None', 'ConditionalCheckFailed'))).toEqual({ kind: 'condition', code: 'ConditionalCheckFailed', failed: [1] });
+    expect(classifyWriteError(canceled('ConditionalCheckFailed', 'None'))).toMatchObject({ failed: [0] });
+    // DynamoDB Local may omit CancellationReasons: the message lists them
+    const bare = canceled('None', 'ConditionalCheckFailed') as Error & { CancellationReasons?: unknown };
+    delete bare.CancellationReasons;
+    expect(classifyWriteError(bare)).toMatchObject({ kind: 'condition', failed: [1] });
+  });
+
+  it('conflicts and throttling are retryable; anything else is fatal', () => {
+    expect(classifyWriteError(canceled('TransactionConflict', 'None'))).toEqual({ kind: 'retryable', code: 'TransactionConflict' });
+    expect(classifyWriteError(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }))).toMatchObject({ kind: 'retryable' });
+    expect(classifyWriteError(Object.assign(new Error('x'), { name: 'ProvisionedThroughputExceededException' }))).toMatchObject({ kind: 'retryable' });
+    expect(classifyWriteError(canceled('ValidationError', 'None'))).toEqual({ kind: 'fatal', code: 'TransactionCanceled[ValidationError,None]' });
+    expect(classifyWriteError(Object.assign(new Error('x'), { name: 'ResourceNotFoundException' }))).toMatchObject({ kind: 'fatal' });
+  });
+
+  it('backoff grows exponentially up to the cap, with half of it jittered', () => {
+    expect([1, 2, 3, 6].map((n) => backoffDelay(n, DEFAULT_BACKOFF, () => 1))).toEqual([50, 100, 200, 1000]);
+    expect(backoffDelay(3, DEFAULT_BACKOFF, () => 0)).toBe(100);
   });
 });

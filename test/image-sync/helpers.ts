@@ -4,8 +4,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { localClientConfig } from '../../local/dynamodb-local';
-import { createImageHandler, type ImageSyncDeps } from '../../lambda/image-sync/handler';
+import { createImageHandler, createImageReconciler, type ImageSyncDeps } from '../../lambda/image-sync/handler';
 import { defaultPointerKey, imagePartitionKey, type EntityType, type ImageEntity } from '../../lambda/image-sync/keys';
+import { i2Violations, type ImageRow } from '../../lambda/image-sync/reconcile';
+import type { RowKeys } from '../../lambda/shared/key-rules';
+import { toolTriggers } from '../../lambda/shared/trigger';
 import type { TestTable } from '../support/dynamodb';
 import { insertRecord, modifyRecord, removeRecord } from '../support/events';
 
@@ -80,6 +83,33 @@ export function imageSync(table: TestTable, overrides: Partial<ImageSyncDeps> = 
   const log = captureLogger();
   const handler = createImageHandler({ doc: io.doc, tableName: table.tableName, logger: log.logger, clock: fixedClock, ...overrides });
   return { handler, io, log, run: (...records: DynamoDBRecord[]) => handler({ Records: records }) };
+}
+
+/** The reconciler the ops tools use, over an instrumented client; `reconcile(...keys)` sends repair triggers. */
+export function imageReconciler(table: TestTable, overrides: Partial<ImageSyncDeps> = {}) {
+  const io = instrumentedClient(table);
+  const log = captureLogger();
+  const reconciler = createImageReconciler({ doc: io.doc, tableName: table.tableName, logger: log.logger, clock: fixedClock, ...overrides });
+  return { reconciler, io, log, reconcile: (...keys: RowKeys[]) => reconciler.reconcile(toolTriggers(keys, 'repair', 'test-run')) };
+}
+
+/** What each TransactWriteItems sent: per item, its kind and the SK it names (e.g. `Update DEFAULT`, `ConditionCheck IMG#000001`). */
+export function transactions(io: Instrumented): string[][] {
+  return io.writes().map((w) =>
+    w.command === 'TransactWriteItemsCommand'
+      ? (w.input.TransactItems as Record<string, { Key?: { SK: string }; Item?: { SK: string } }>[]).map((item) => {
+          const [kind, body] = Object.entries(item)[0]!;
+          return `${kind} ${(body.Key ?? body.Item)!.SK}`;
+        })
+      : [w.command],
+  );
+}
+
+/** I2 violations of one entity, read from the table (consistent). */
+export async function i2Of(table: TestTable, entity: ImageEntity): Promise<string[]> {
+  const rows = await readPartition(table, entity);
+  const images = rows.filter((r) => String(r.SK).startsWith('IMG#')) as ImageRow[];
+  return i2Violations(images, rows.find((r) => r.SK === 'DEFAULT'));
 }
 
 let counter = 0;

@@ -1,14 +1,13 @@
 /**
- * Races: another writer changes the pointer after image-sync read the state and before its
- * write lands. The write must not overwrite it blindly (it is conditional, fails, and
+ * Races on the pointer: another writer changes it after image-sync read the state and before
+ * its write lands (races on the source images are in source-race.test.ts). The write must not overwrite it blindly (it is conditional, fails, and
  * image-sync re-reads and reconciles again), and the final state must satisfy I2.
  */
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_MAX_ATTEMPTS } from '../../lambda/image-sync/handler';
 import { defaultPointerKey, type ImageEntity } from '../../lambda/image-sync/keys';
-import { i2Violations, type ImageRow } from '../../lambda/image-sync/reconcile';
 import { createTestTable, type TestTable } from '../support/dynamodb';
-import { imageRow, imageSync, newEntity, pointerFor, readPartition, readPointer, tableWriter, WRITE_COMMANDS, writePointer, type SentCommand } from './helpers';
+import { i2Of, imageRow, imageSync, newEntity, pointerFor, readPointer, tableWriter, transactions, WRITE_COMMANDS, writePointer, type SentCommand } from './helpers';
 
 let table: TestTable;
 let writer: ReturnType<typeof tableWriter>;
@@ -28,14 +27,14 @@ function onFirstWrite(sync: ReturnType<typeof imageSync>, interfere: () => Promi
   });
 }
 
-async function expectI2(entity: ImageEntity) {
-  const rows = await readPartition(table, entity);
-  const images = rows.filter((r) => String(r.SK).startsWith('IMG#')) as ImageRow[];
-  expect(i2Violations(images, rows.find((r) => r.SK === 'DEFAULT'))).toEqual([]);
-}
+const expectI2 = async (entity: ImageEntity) => expect(await i2Of(table, entity)).toEqual([]);
 
+/** Every write is a transaction whose every item (pointer write, source check) carries a condition. */
 function expectEveryWriteConditional(sync: ReturnType<typeof imageSync>) {
-  for (const write of sync.io.writes()) expect(write.input.ConditionExpression).toEqual(expect.any(String));
+  for (const write of sync.io.writes()) {
+    expect(write.command).toBe('TransactWriteItemsCommand');
+    for (const item of write.input.TransactItems) expect(Object.values(item as Record<string, any>)[0].ConditionExpression).toEqual(expect.any(String));
+  }
 }
 
 const userPoints = (entity: ImageEntity, image: ReturnType<typeof imageRow>) =>
@@ -51,7 +50,7 @@ describe('image-sync under racing writers', () => {
     expect(await sync.run(...records)).toEqual({ batchItemFailures: [] });
     expect(await readPointer(table, entity)).toEqual({ ...defaultPointerKey(entity), ...pointerFor(imageRow(entity, 1), 'user'), chosen_by: 'user' });
     expect(sync.io.sent.map((c) => c.command)).toEqual([
-      'QueryCommand', 'GetItemCommand', 'PutItemCommand', // create: lost the race
+      'QueryCommand', 'GetItemCommand', 'TransactWriteItemsCommand', // create: lost the race
       'QueryCommand', 'GetItemCommand', 'GetItemCommand', // re-read: valid user choice, keep it
     ]);
     expect(sync.log.lines.some((l) => l.level === 'warn')).toBe(true);
@@ -82,7 +81,10 @@ describe('image-sync under racing writers', () => {
     onFirstWrite(sync, () => table.doc.send(new DeleteCommand({ TableName: table.tableName, Key: defaultPointerKey(entity) })));
 
     expect(await sync.run(record)).toEqual({ batchItemFailures: [] });
-    expect(sync.io.writes().map((w) => w.command)).toEqual(['UpdateItemCommand', 'PutItemCommand']);
+    expect(transactions(sync.io)).toEqual([
+      ['Update DEFAULT', `ConditionCheck ${imageRow(entity, 2).SK}`],
+      ['Put DEFAULT', `ConditionCheck ${imageRow(entity, 2).SK}`],
+    ]);
     expect(await readPointer(table, entity)).toEqual({ ...defaultPointerKey(entity), ...pointerFor(imageRow(entity, 2)) });
     expectEveryWriteConditional(sync);
   });
@@ -115,7 +117,7 @@ describe('image-sync under racing writers', () => {
     });
 
     expect(await sync.run(removed)).toEqual({ batchItemFailures: [] });
-    expect(sync.io.writes().map((w) => w.command)).toEqual(['DeleteItemCommand']);
+    expect(transactions(sync.io)).toEqual([['Delete DEFAULT', `ConditionCheck ${imageRow(entity, 1).SK}`]]);
     expect((await readPointer(table, entity))?.image_sk).toBe(imageRow(entity, 5).SK);
     await expectI2(entity);
   });
@@ -129,7 +131,7 @@ describe('image-sync under racing writers', () => {
     const sync = imageSync(table); // default bound: DEFAULT_MAX_ATTEMPTS
     let bumps = 0;
     sync.io.beforeSend(async (command) => {
-      if (command.command !== 'UpdateItemCommand') return;
+      if (command.command !== 'TransactWriteItemsCommand' || command.input.TransactItems[0].Update?.Key.PK !== defaultPointerKey(contested).PK) return;
       bumps += 1;
       await table.doc.send(
         new UpdateCommand({ TableName: table.tableName, Key: defaultPointerKey(contested), UpdateExpression: 'SET updated_at = :t', ExpressionAttributeValues: { ':t': `bump ${bumps}` } }),

@@ -3,10 +3,9 @@
  * writes produce, the Lambda handler built by createImageHandler.
  */
 import { ENTITY_TYPES, defaultPointerKey, imagePartitionKey } from '../../lambda/image-sync/keys';
-import { i2Violations, type ImageRow } from '../../lambda/image-sync/reconcile';
 import { createTestTable, type TestTable } from '../support/dynamodb';
-import { insertRecord, removeRecord } from '../support/events';
-import { imageRow, imageSync, newEntity, pointerFor, readPartition, readPointer, tableWriter, writePointer } from './helpers';
+import { insertRecord, modifyRecord } from '../support/events';
+import { i2Of, imageRow, imageSync, newEntity, pointerFor, readPartition, readPointer, tableWriter, transactions, writePointer } from './helpers';
 
 let table: TestTable;
 let writer: ReturnType<typeof tableWriter>;
@@ -17,13 +16,8 @@ beforeAll(async () => {
 afterAll(() => table.drop());
 
 const commands = (sync: ReturnType<typeof imageSync>) => sync.io.sent.map((c) => c.command);
-
-async function expectI2(entity: ReturnType<typeof newEntity>) {
-  const rows = await readPartition(table, entity);
-  const images = rows.filter((r) => String(r.SK).startsWith('IMG#')) as ImageRow[];
-  const pointer = rows.find((r) => r.SK === 'DEFAULT');
-  expect(i2Violations(images, pointer)).toEqual([]);
-}
+const items = (sync: ReturnType<typeof imageSync>, n = 0) => sync.io.writes()[n]!.input.TransactItems as Record<string, any>[];
+const expectI2 = async (entity: ReturnType<typeof newEntity>) => expect(await i2Of(table, entity)).toEqual([]);
 
 describe.each(ENTITY_TYPES)('image-sync for %s entities', (entityType) => {
   it('case 1: no images remain -> the pointer is deleted (conditionally); nothing to do without a pointer', async () => {
@@ -36,8 +30,11 @@ describe.each(ENTITY_TYPES)('image-sync for %s entities', (entityType) => {
     const sync = imageSync(table);
     expect(await sync.run(removed)).toEqual({ batchItemFailures: [] });
     expect(await readPointer(table, entity)).toBeUndefined();
-    expect(commands(sync)).toEqual(['QueryCommand', 'GetItemCommand', 'DeleteItemCommand']);
-    expect(sync.io.writes()[0]!.input.ConditionExpression).toContain('attribute_exists(#PK)');
+    expect(commands(sync)).toEqual(['QueryCommand', 'GetItemCommand', 'TransactWriteItemsCommand']);
+    // the pointer as read, and the image it named still absent (DESIGN §9)
+    expect(transactions(sync.io)).toEqual([['Delete DEFAULT', `ConditionCheck ${image.SK}`]]);
+    expect(items(sync)[0]!.Delete.ConditionExpression).toContain('attribute_exists(#PK)');
+    expect(items(sync)[1]!.ConditionCheck.ConditionExpression).toBe('attribute_not_exists(#PK)');
 
     sync.io.reset();
     expect(await sync.run(removed)).toEqual({ batchItemFailures: [] }); // a replay: nothing left to do
@@ -52,8 +49,13 @@ describe.each(ENTITY_TYPES)('image-sync for %s entities', (entityType) => {
     const sync = imageSync(table);
     expect(await sync.run(records[0]!)).toEqual({ batchItemFailures: [] });
     expect(await readPointer(table, entity)).toEqual({ ...defaultPointerKey(entity), ...pointerFor(imageRow(entity, 3)) });
-    expect(commands(sync)).toEqual(['QueryCommand', 'GetItemCommand', 'PutItemCommand']);
-    expect(sync.io.writes()[0]!.input.ConditionExpression).toBe('attribute_not_exists(#PK)');
+    expect(commands(sync)).toEqual(['QueryCommand', 'GetItemCommand', 'TransactWriteItemsCommand']);
+    expect(transactions(sync.io)).toEqual([['Put DEFAULT', `ConditionCheck ${imageRow(entity, 3).SK}`]]);
+    expect(items(sync)[0]!.Put.ConditionExpression).toBe('attribute_not_exists(#PK)');
+    // the image still exists with exactly the display fields copied
+    const check = items(sync)[1]!.ConditionCheck;
+    expect(check.ConditionExpression).toBe('attribute_exists(#PK) AND #image_id = :src_image_id AND #url = :src_url AND #thumbnail_url = :src_thumbnail_url AND #caption = :src_caption');
+    expect(check.ExpressionAttributeValues).toEqual({ ':src_image_id': imageRow(entity, 3).image_id, ':src_url': imageRow(entity, 3).url, ':src_thumbnail_url': imageRow(entity, 3).thumbnail_url, ':src_caption': 'Photo 3' });
     // the query the design asks for: consistent, newest first, one item, image rows only
     expect(sync.io.sent[0]!.input).toMatchObject({ ConsistentRead: true, ScanIndexForward: false, Limit: 1 });
     expect(sync.io.sent[0]!.input.KeyConditionExpression).toContain('begins_with');
@@ -68,8 +70,9 @@ describe.each(ENTITY_TYPES)('image-sync for %s entities', (entityType) => {
     const sync = imageSync(table);
     expect(await sync.run(...records)).toEqual({ batchItemFailures: [] });
     expect(await readPointer(table, entity)).toEqual({ ...defaultPointerKey(entity), ...pointerFor(imageRow(entity, 2)) });
-    expect(commands(sync)).toEqual(['QueryCommand', 'GetItemCommand', 'GetItemCommand', 'UpdateItemCommand']);
-    const update = sync.io.writes()[0]!.input;
+    expect(commands(sync)).toEqual(['QueryCommand', 'GetItemCommand', 'GetItemCommand', 'TransactWriteItemsCommand']);
+    expect(transactions(sync.io)).toEqual([['Update DEFAULT', `ConditionCheck ${imageRow(entity, 2).SK}`]]);
+    const update = items(sync)[0]!.Update;
     expect(update.ConditionExpression).toContain('#image_sk = :was_image_sk');
     expect(update.ExpressionAttributeValues[':was_image_sk']).toBe(imageRow(entity, 7).SK);
   });
@@ -123,6 +126,9 @@ describe.each(ENTITY_TYPES)('image-sync for %s entities', (entityType) => {
     const pointer = await readPointer(table, entity);
     expect(pointer).toEqual({ ...defaultPointerKey(entity), ...pointerFor(moved), chosen_by: 'user-42' });
     expect(pointer).not.toHaveProperty('caption');
+    // the source check: the pointed image, its caption still absent (or NULL, which reads as absent)
+    expect(transactions(sync.io)).toEqual([['Update DEFAULT', `ConditionCheck ${moved.SK}`]]);
+    expect(items(sync)[1]!.ConditionCheck.ConditionExpression).toContain('(attribute_not_exists(#caption) OR attribute_type(#caption, :null_type))');
   });
 
   it('REMOVE of the pointed image switches the pointer to the newest remaining image', async () => {
@@ -168,39 +174,45 @@ describe('image-sync input handling', () => {
     await expectI2(icao);
   });
 
-  it('an unknown entity_type or a missing attribute fails that record (named), after the records before it took effect', async () => {
+  it('the entity comes from the key alone: a REMOVE without OldImage, a KEYS_ONLY record, images naming another entity', async () => {
+    const entity = newEntity('ICAO');
+    const other = newEntity('ICAO');
+    await writer.put(imageRow(entity, 1));
+    await writePointer(table, entity, pointerFor(imageRow(entity, 1), 'earlier'));
+    const removed = (await writer.remove(imageRow(entity, 1)))!;
+    delete removed.dynamodb!.OldImage; // DynamoDB Local drops it under concurrent deletes
+
+    const sync = imageSync(table);
+    expect(await sync.run(removed)).toEqual({ batchItemFailures: [] });
+    expect(await readPartition(table, entity)).toEqual([]);
+
+    // images that disagree with the key (or are absent) change nothing: the key's partition is reconciled
+    const put = await writer.put(imageRow(entity, 2));
+    const misleading = modifyRecord({ ...imageRow(other, 2), PK: imagePartitionKey(entity) }, { ...imageRow(other, 2), PK: imagePartitionKey(entity) });
+    const keysOnly = insertRecord(imageRow(other, 3), { streamViewType: 'KEYS_ONLY' });
+    await writer.put(imageRow(other, 3));
+    expect(await sync.run(misleading, keysOnly)).toEqual({ batchItemFailures: [] });
+    expect(await readPointer(table, entity)).toMatchObject(pointerFor(imageRow(entity, 2)));
+    expect(await readPointer(table, other)).toMatchObject(pointerFor(imageRow(other, 3)));
+    expect(put.eventName).toBe('INSERT');
+  });
+
+  it('an unknown entity type in the PK fails that record (named), after the records before it took effect', async () => {
     const good = newEntity('ICAO');
     const later = newEntity('ICAO');
-    const bad = { ...imageRow(newEntity('ICAO'), 1), entity_type: 'AIRPORT' };
-    const missing = { ...imageRow(newEntity('ICAO'), 1) } as Record<string, unknown> & { PK: string; SK: string };
-    delete missing.org_id;
+    const badPk = 'IMAGES#ORG#SYSTEM#ENTITY#AIRPORT#ID#KJFK';
     const sync = imageSync(table);
 
     const r1 = await writer.put(imageRow(good, 1));
-    const rBad = insertRecord(bad);
+    const rBad = insertRecord({ ...imageRow(good, 1), PK: badPk });
     const r3 = await writer.put(imageRow(later, 1));
     expect(await sync.run(r1, rBad, r3)).toEqual({ batchItemFailures: [{ itemIdentifier: rBad.dynamodb!.SequenceNumber }, { itemIdentifier: r3.dynamodb!.SequenceNumber }] });
     expect(await readPointer(table, good)).toBeDefined();
     expect(await readPointer(table, later)).toBeUndefined(); // not attempted: it comes after the failure
     const failure = sync.log.lines.find((l) => l.level === 'error')!;
     expect(JSON.stringify(failure.extra, (_k, v) => (v instanceof Error ? v.message : v))).toMatch(
-      new RegExp(`unknown entity_type \\\\"AIRPORT\\\\".*eventID=${rBad.eventID} PK=${bad.PK.replace(/[$^#]/g, '.')} SK=IMG#000001`),
+      new RegExp(`unknown entity type \\\\"AIRPORT\\\\".*eventID=${rBad.eventID} PK=${badPk.replace(/[$^#]/g, '.')} SK=IMG#000001`),
     );
-
-    const rMissing = removeRecord(missing);
-    const ok = await writer.put(imageRow(later, 2));
-    expect(await sync.run(ok, rMissing)).toEqual({ batchItemFailures: [{ itemIdentifier: rMissing.dynamodb!.SequenceNumber }] });
-    expect(sync.log.text()).toMatch(/image row has no org_id attribute \(OldImage\)/);
-  });
-
-  it('a row whose PK is not the partition its attributes name is an error, and nothing is written there', async () => {
-    const entity = newEntity('REGISTRATION');
-    const other = newEntity('REGISTRATION');
-    const sync = imageSync(table);
-    const record = insertRecord({ ...imageRow(entity, 1), entity_id: other.entityId });
-    await expect(sync.run(record)).rejects.toThrow(); // the whole batch failed: Powertools throws so bisect can split it
-    expect(sync.io.sent).toEqual([]);
-    expect(sync.log.text()).toContain(`expected ${imagePartitionKey(other)}`);
   });
 
   it('the pointer row and other non-image rows are skipped without any request', async () => {
