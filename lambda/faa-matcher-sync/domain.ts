@@ -1,4 +1,4 @@
-import type { EventName, Item } from '../shared/decode';
+import type { Item } from '../shared/decode';
 import { matcherTupleKey } from './keys';
 
 /** The matcher fields of an FAA link, normalised (DESIGN §5). */
@@ -44,34 +44,16 @@ export type Decision =
   | { readonly kind: 'increment'; readonly to: Tuple }
   | { readonly kind: 'decrement'; readonly from: Tuple }
   | { readonly kind: 'move'; readonly from: Tuple; readonly to: Tuple }
-  | { readonly kind: 'none'; readonly reason: 'unchanged' | 'no-valid-fields' };
+  | { readonly kind: 'none' };
 
 /**
- * What one change does to the counts. `current` is the tuple the link contributes to now
- * (from the contribution ledger, not blindly from the record's OldImage); `next` is the tuple
- * its new image carries. A REMOVE carries nothing, whatever `next` says.
+ * Level-triggered (DESIGN §5/§9): `recorded` is the tuple the link's contribution row says it is
+ * counted in, `desired` the tuple the link row carries now (null: deleted or invalid). The
+ * decision moves the link's one count from the first to the second; no history is involved.
  */
-export function decide(current: Tuple | null, next: Tuple | null, eventName: EventName): Decision {
-  const after = eventName === 'REMOVE' ? null : next;
-  if (current === null && after === null) return { kind: 'none', reason: 'no-valid-fields' };
-  if (current === null) return { kind: 'increment', to: after! };
-  if (after === null) return { kind: 'decrement', from: current };
-  if (sameTuple(current, after)) return { kind: 'none', reason: 'unchanged' };
-  return { kind: 'move', from: current, to: after };
-}
-
-/**
- * Width of the comparable form of a stream sequence number. DynamoDB stream sequence numbers
- * are decimal digit strings of varying length (21 to ~40 digits today), so "9" vs "10" must
- * compare numerically: we left-pad with zeros to a fixed width and compare the strings, which
- * DynamoDB condition expressions (`<` on S, byte order) and JS (`<`) both do the same way.
- */
-export const SEQUENCE_ORDER_WIDTH = 64;
-
-/** The fixed-width, lexicographically ordered form of a sequence number; null if it is not one. */
-export function sequenceOrder(sequenceNumber: string): string | null {
-  if (!/^\d+$/.test(sequenceNumber)) return null;
-  const digits = sequenceNumber.replace(/^0+(?=\d)/, '');
-  if (digits.length > SEQUENCE_ORDER_WIDTH) return null;
-  return digits.padStart(SEQUENCE_ORDER_WIDTH, '0');
+export function decide(recorded: Tuple | null, desired: Tuple | null): Decision {
+  if (sameTuple(recorded, desired)) return { kind: 'none' };
+  if (recorded === null) return { kind: 'increment', to: desired! };
+  if (desired === null) return { kind: 'decrement', from: recorded };
+  return { kind: 'move', from: recorded, to: desired };
 }

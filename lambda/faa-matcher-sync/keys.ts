@@ -29,3 +29,9 @@ export function contributionKey(linkKeys: RowKeys): RowKeys {
     SK: `${CONTRIBUTION_SK_PREFIX}${linkKeys.PK}`,
   };
 }
+
+/**
+ * Takeover (DESIGN §5): the part of a tuple row's `count` that another worker counted, set by
+ * `prepareTakeover` and subtracted by `releaseTakeover`. Reconcile never touches it.
+ */
+export const LEGACY_COUNT_ATTRIBUTE = 'legacy_count';

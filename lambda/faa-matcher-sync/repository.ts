@@ -1,196 +1,236 @@
 import {
-  GetCommand,
-  TransactWriteCommand,
-  type DynamoDBDocumentClient,
-  type TransactWriteCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+  BatchGetItemCommand,
+  TransactWriteItemsCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+  type TransactWriteItem,
+} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RowKeys } from '../shared/key-rules';
-import { sequenceOrder, type Tuple } from './domain';
-import { contributionKey, matcherTupleKey } from './keys';
-import { TABLE_SCHEMA } from '../shared/table';
-
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+import { matcherFields, type Decision, type Tuple } from './domain';
+import { contributionKey, LEGACY_COUNT_ATTRIBUTE, matcherTupleKey } from './keys';
 
 /**
- * What one FAA link currently contributes to the matcher counts, as the ledger recorded it.
- *
- * Stored as one row per link (see `contributionKey`):
- * `{ PK, SK, link_pk, link_sk, seq_order, sequence_number, event_id, applied_at,
- *    type_designator?, manufacturer?, model?, tuple_pk?, tuple_sk?, expires_at? }`
- * The tuple attributes are present when the link counts towards that tuple and absent when it
- * counts towards nothing (invalid fields, or removed: a tombstone). A row without a tuple carries
- * `expires_at` (epoch seconds) for a TTL: once no stream record older than it can be replayed, the
- * row is no longer needed.
+ * Raw attribute values (not the document client's JS values): a link's matcher field may hold
+ * anything (a number beyond 2^53, a set), and it is compared back to the table exactly as read.
  */
-export interface Contribution {
-  readonly linkKeys: RowKeys;
-  readonly tuple: Tuple | null;
-  /** The last applied record's sequence number in comparable form (`sequenceOrder`). */
-  readonly seqOrder: string;
-  readonly sequenceNumber: string;
-  readonly eventID: string;
+export type RawItem = Record<string, AttributeValue>;
+
+/** The three attributes a link and a contribution row share (the matcher fields / the recorded tuple). */
+export const MATCHER_ATTRIBUTES = ['type_designator', 'manufacturer', 'model'] as const;
+
+/** What one strongly consistent read of a link and its contribution row found. */
+export interface LinkState {
+  readonly linkKey: RowKeys;
+  /** The link row's matcher attributes as read; null when the link row does not exist. */
+  readonly link: RawItem | null;
+  /** The tuple the link should count toward now (null: deleted, or fields not valid). */
+  readonly desired: Tuple | null;
+  /**
+   * The contribution row as read: absent; a tuple (the link is counted there); or a row without a
+   * tuple (a tombstone the previous version wrote, expiring by TTL: counts toward nothing).
+   */
+  readonly contribution: { readonly kind: 'absent' } | { readonly kind: 'tombstone' } | { readonly kind: 'counted'; readonly tuple: Tuple };
 }
 
-/** The ledger update that goes into every count transaction. */
-export interface LedgerWrite {
-  readonly linkKeys: RowKeys;
-  /** `seqOrder` of the contribution row as read; null when there was no row. */
-  readonly expectedSeqOrder: string | null;
-  /** The record being applied. */
-  readonly seqOrder: string;
-  readonly sequenceNumber: string;
-  readonly eventID: string;
+export const recordedTuple = (state: LinkState): Tuple | null =>
+  state.contribution.kind === 'counted' ? state.contribution.tuple : null;
+
+/** How the old tuple loses this link's count (see `transactionFor`). */
+export type DecrementForm = 'add' | 'delete';
+
+/** Positions in every TransactItems list; cancellation reasons follow them. */
+export const ITEM = { contribution: 0, link: 1, from: 2 } as const;
+
+const raw = (doc: DynamoDBDocumentClient) => doc as unknown as DynamoDBClient;
+
+/** A contribution row whose tuple attributes are not all strings was not written by this subsystem. */
+export class CorruptContributionError extends Error {}
+
+function parseContribution(item: RawItem | undefined, key: RowKeys): LinkState['contribution'] {
+  if (!item) return { kind: 'absent' };
+  const present = MATCHER_ATTRIBUTES.filter((a) => item[a] !== undefined);
+  if (present.length === 0) return { kind: 'tombstone' };
+  const [td, mfr, model] = MATCHER_ATTRIBUTES.map((a) => item[a]?.S);
+  if (td === undefined || mfr === undefined || model === undefined) {
+    throw new CorruptContributionError(
+      `contribution row ${key.PK} ${key.SK} has a partial or non-string tuple (${present.join(', ')}): not written by faa-matcher-sync`,
+    );
+  }
+  return { kind: 'counted', tuple: { type_designator: td, manufacturer: mfr, model } };
 }
 
-export interface MatcherRepository {
-  /** Strongly consistent read of a link's contribution row. */
-  readContribution(linkKeys: RowKeys): Promise<Contribution | null>;
-  /** Strongly consistent read of a tuple's count; null when the tuple has no row. */
-  readCount(tuple: Tuple): Promise<number | null>;
-  /** The link now counts towards `to` (it counted towards nothing). */
-  increment(write: LedgerWrite, to: Tuple): Promise<void>;
-  /** The link no longer counts towards `from`, whose count was read as `observedCount` (>= 1). */
-  decrement(write: LedgerWrite, from: Tuple, observedCount: number): Promise<void>;
-  /** The link moves from `from` (count read as `observedFromCount`) to `to`, atomically. */
-  move(write: LedgerWrite, from: Tuple, observedFromCount: number, to: Tuple): Promise<void>;
-}
+/** Matcher fields as `matcherFields` judges them: a non-string value stays a non-string. */
+const linkFields = (item: RawItem): Record<string, unknown> =>
+  Object.fromEntries(MATCHER_ATTRIBUTES.map((a) => [a, item[a] === undefined ? undefined : (item[a].S ?? item[a])]));
 
-export interface MatcherRepositoryDeps {
+const keyId = (k: RawItem | RowKeys) => {
+  const pk = (k as RawItem).PK?.S ?? (k as RowKeys).PK;
+  const sk = (k as RawItem).SK?.S ?? (k as RowKeys).SK;
+  return `${pk}\u0000${sk}`;
+};
+
+export interface RepositoryDeps {
   readonly doc: DynamoDBDocumentClient;
   readonly tableName: string;
-  readonly now?: () => Date;
-  /** How long a contribution row without a tuple is kept (TTL attribute `expires_at`). Default 7 days. */
-  readonly tombstoneTtlSeconds?: number;
+  /** Waits before re-requesting UnprocessedKeys; `attempt` counts from 1. */
+  readonly backoff: (attempt: number) => Promise<void>;
+  readonly maxAttempts: number;
 }
 
-/** Longer than stream retention (24 h) and the longest maximum record age (7 days) a mapping allows. */
-export const DEFAULT_TOMBSTONE_TTL_SECONDS = 8 * 24 * 3600;
+/**
+ * One BatchGetItem, strongly consistent, for the link row and its contribution row (projected to
+ * the keys and the three matcher attributes, which both rows name the same way). UnprocessedKeys
+ * are requested again with backoff, up to `maxAttempts` requests.
+ */
+export async function readLinkState(deps: RepositoryDeps, linkKey: RowKeys): Promise<LinkState> {
+  const contribKey = contributionKey(linkKey);
+  const found = new Map<string, RawItem>();
+  let keys: RawItem[] = [linkKey, contribKey].map((k) => ({ PK: { S: k.PK }, SK: { S: k.SK } }));
+  for (let attempt = 1; keys.length > 0; attempt += 1) {
+    if (attempt > deps.maxAttempts) {
+      throw new Error(`BatchGetItem left keys unprocessed after ${deps.maxAttempts} requests (throttled)`);
+    }
+    if (attempt > 1) await deps.backoff(attempt - 1);
+    const out = await raw(deps.doc).send(
+      new BatchGetItemCommand({
+        RequestItems: {
+          [deps.tableName]: {
+            Keys: keys,
+            ConsistentRead: true,
+            ProjectionExpression: 'PK, SK, #td, #mfr, #model',
+            ExpressionAttributeNames: { '#td': 'type_designator', '#mfr': 'manufacturer', '#model': 'model' },
+          },
+        },
+      }),
+    );
+    for (const item of out.Responses?.[deps.tableName] ?? []) found.set(keyId(item), item);
+    keys = out.UnprocessedKeys?.[deps.tableName]?.Keys ?? [];
+  }
+  const linkItem = found.get(keyId(linkKey));
+  const link = linkItem ? Object.fromEntries(MATCHER_ATTRIBUTES.filter((a) => linkItem[a]).map((a) => [a, linkItem[a]!])) : null;
+  return {
+    linkKey,
+    link,
+    desired: link ? matcherFields(linkFields(link)) : null,
+    contribution: parseContribution(found.get(keyId(contribKey)), contribKey),
+  };
+}
 
-/** Position of the ledger row in every TransactItems list (cancellation reasons follow it). */
-export const LEDGER_ITEM_INDEX = 0;
+const names = { '#td': 'type_designator', '#mfr': 'manufacturer', '#model': 'model' };
+const s = (value: string): AttributeValue => ({ S: value });
+const n = (value: number): AttributeValue => ({ N: String(value) });
+const keyOf = (k: RowKeys): RawItem => ({ PK: s(k.PK), SK: s(k.SK) });
+
+/** The contribution row must still be exactly as read (its tuple, or its absence / tombstone). */
+function contributionCondition(state: LinkState) {
+  const c = state.contribution;
+  if (c.kind === 'absent') return { ConditionExpression: 'attribute_not_exists(PK)' };
+  if (c.kind === 'tombstone') {
+    return { ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(#td)', ExpressionAttributeNames: { '#td': 'type_designator' } };
+  }
+  return {
+    ConditionExpression: '#td = :td AND #mfr = :mfr AND #model = :model',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: { ':td': s(c.tuple.type_designator), ':mfr': s(c.tuple.manufacturer), ':model': s(c.tuple.model) },
+  };
+}
+
+/** The link row must still carry its matcher attributes exactly as read (DESIGN §9's counter-example). */
+function linkCheck(tableName: string, state: LinkState): TransactWriteItem {
+  const Key = keyOf(state.linkKey);
+  if (state.link === null) return { ConditionCheck: { TableName: tableName, Key, ConditionExpression: 'attribute_not_exists(PK)' } };
+  const parts = ['attribute_exists(PK)'];
+  const values: RawItem = {};
+  MATCHER_ATTRIBUTES.forEach((a, i) => {
+    const value = state.link![a];
+    if (value === undefined) parts.push(`attribute_not_exists(#f${i})`);
+    else {
+      parts.push(`#f${i} = :f${i}`);
+      values[`:f${i}`] = value;
+    }
+  });
+  return {
+    ConditionCheck: {
+      TableName: tableName,
+      Key,
+      ConditionExpression: parts.join(' AND '),
+      ExpressionAttributeNames: Object.fromEntries(MATCHER_ATTRIBUTES.map((a, i) => [`#f${i}`, a])),
+      ...(Object.keys(values).length > 0 && { ExpressionAttributeValues: values }),
+    },
+  };
+}
+
+function contributionWrite(tableName: string, state: LinkState, to: Tuple | null): TransactWriteItem {
+  const Key = contributionKey(state.linkKey);
+  const condition = contributionCondition(state);
+  if (to === null) return { Delete: { TableName: tableName, Key: keyOf(Key), ...condition } };
+  const tupleKey = matcherTupleKey(to);
+  const Item: RawItem = {
+    ...keyOf(Key),
+    link_pk: s(state.linkKey.PK),
+    link_sk: s(state.linkKey.SK),
+    type_designator: s(to.type_designator),
+    manufacturer: s(to.manufacturer),
+    model: s(to.model),
+    tuple_pk: s(tupleKey.PK),
+    tuple_sk: s(tupleKey.SK),
+  };
+  return { Put: { TableName: tableName, Item, ...condition } };
+}
+
+const increment = (tableName: string, to: Tuple): TransactWriteItem => ({
+  Update: {
+    TableName: tableName,
+    Key: keyOf(matcherTupleKey(to)),
+    UpdateExpression: 'SET #td = :td, #mfr = :mfr, #model = :model ADD #count :one',
+    ExpressionAttributeNames: { ...names, '#count': 'count' },
+    ExpressionAttributeValues: { ':td': s(to.type_designator), ':mfr': s(to.manufacturer), ':model': s(to.model), ':one': n(1) },
+  },
+});
 
 /**
- * Counts and ledger over @aws-sdk/lib-dynamodb. Every change is ONE TransactWriteItems: the
- * contribution row, conditioned on being exactly as read (and older than the record), plus the
- * ADD/DELETE on the tuple row(s). A count that would reach 0 deletes the row instead, with a
- * condition on the count read, so no row with count <= 0 ever exists, not even transiently.
+ * -1 on the old tuple, never leaving a row with count <= 0: `add` is ADD -1 under `count > 1`;
+ * `delete` removes the row under `count = 1` (and no `legacy_count`: during a takeover a row that
+ * still carries legacy counts is never the last link's). Either returns the row on a failed
+ * condition, so the caller learns the count without another read.
  */
-export function createMatcherRepository(deps: MatcherRepositoryDeps): MatcherRepository {
-  const { doc, tableName } = deps;
-  const now = deps.now ?? (() => new Date());
-  const ttl = deps.tombstoneTtlSeconds ?? DEFAULT_TOMBSTONE_TTL_SECONDS;
-
-  const ledgerPut = (write: LedgerWrite, tuple: Tuple | null): TransactItem => {
-    const at = now();
-    const tupleKey = tuple && matcherTupleKey(tuple);
-    const item: Record<string, unknown> = {
-      ...contributionKey(write.linkKeys),
-      link_pk: write.linkKeys.PK,
-      link_sk: write.linkKeys.SK,
-      seq_order: write.seqOrder,
-      sequence_number: write.sequenceNumber,
-      event_id: write.eventID,
-      applied_at: at.toISOString(),
-      ...(tuple && tupleKey
-        ? { ...tuple, tuple_pk: tupleKey.PK, tuple_sk: tupleKey.SK }
-        : { [TABLE_SCHEMA.timeToLiveAttribute]: Math.floor(at.getTime() / 1000) + ttl }),
-    };
+function decrement(tableName: string, from: Tuple, form: DecrementForm): TransactWriteItem {
+  const common = {
+    TableName: tableName,
+    Key: keyOf(matcherTupleKey(from)),
+    ExpressionAttributeNames: { '#count': 'count' },
+    ExpressionAttributeValues: { ':one': n(1) },
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+  };
+  if (form === 'delete') {
     return {
-      Put: {
-        TableName: tableName,
-        Item: item,
-        ...(write.expectedSeqOrder === null
-          ? { ConditionExpression: 'attribute_not_exists(PK)' }
-          : {
-              ConditionExpression: '#seq = :expected AND #seq < :seq',
-              ExpressionAttributeNames: { '#seq': 'seq_order' },
-              ExpressionAttributeValues: { ':expected': write.expectedSeqOrder, ':seq': write.seqOrder },
-            }),
+      Delete: {
+        ...common,
+        ConditionExpression: '#count = :one AND attribute_not_exists(#legacy)',
+        ExpressionAttributeNames: { ...common.ExpressionAttributeNames, '#legacy': LEGACY_COUNT_ATTRIBUTE },
       },
     };
-  };
-
-  const add = (to: Tuple): TransactItem => ({
-    Update: {
-      TableName: tableName,
-      Key: matcherTupleKey(to),
-      UpdateExpression: 'SET #td = :td, #mfr = :mfr, #model = :model ADD #count :one',
-      ExpressionAttributeNames: { '#td': 'type_designator', '#mfr': 'manufacturer', '#model': 'model', '#count': 'count' },
-      ExpressionAttributeValues: { ':td': to.type_designator, ':mfr': to.manufacturer, ':model': to.model, ':one': 1 },
-    },
-  });
-
-  const subtract = (from: Tuple, observedCount: number): TransactItem => {
-    if (!(observedCount >= 1)) throw new RangeError(`cannot decrement a count of ${observedCount}`);
-    return observedCount === 1
-      ? {
-          Delete: {
-            TableName: tableName,
-            Key: matcherTupleKey(from),
-            ConditionExpression: '#count = :one',
-            ExpressionAttributeNames: { '#count': 'count' },
-            ExpressionAttributeValues: { ':one': 1 },
-          },
-        }
-      : {
-          Update: {
-            TableName: tableName,
-            Key: matcherTupleKey(from),
-            UpdateExpression: 'ADD #count :minusOne',
-            ConditionExpression: '#count > :one',
-            ExpressionAttributeNames: { '#count': 'count' },
-            ExpressionAttributeValues: { ':minusOne': -1, ':one': 1 },
-          },
-        };
-  };
-
-  const transact = async (items: TransactItem[]) => {
-    await doc.send(new TransactWriteCommand({ TransactItems: items }));
-  };
-
+  }
   return {
-    async readContribution(linkKeys) {
-      const { Item } = await doc.send(
-        new GetCommand({ TableName: tableName, Key: contributionKey(linkKeys), ConsistentRead: true }),
-      );
-      if (!Item) return null;
-      if (typeof Item.seq_order !== 'string' || sequenceOrder(Item.seq_order) !== Item.seq_order) {
-        // Never guess: a row without a usable position would turn every later record into a "replay".
-        throw new Error(`contribution row ${Item.PK} has no valid seq_order (${JSON.stringify(Item.seq_order)})`);
-      }
-      const td = Item.type_designator;
-      const mfr = Item.manufacturer;
-      const model = Item.model;
-      const tuple =
-        typeof td === 'string' && typeof mfr === 'string' && typeof model === 'string'
-          ? { type_designator: td, manufacturer: mfr, model }
-          : null;
-      return {
-        linkKeys,
-        tuple,
-        seqOrder: Item.seq_order,
-        sequenceNumber: String(Item.sequence_number),
-        eventID: String(Item.event_id),
-      };
+    Update: {
+      ...common,
+      UpdateExpression: 'ADD #count :minusOne',
+      ConditionExpression: '#count > :one',
+      ExpressionAttributeValues: { ...common.ExpressionAttributeValues, ':minusOne': n(-1) },
     },
-
-    async readCount(tuple) {
-      const { Item } = await doc.send(
-        new GetCommand({
-          TableName: tableName,
-          Key: matcherTupleKey(tuple),
-          ConsistentRead: true,
-          ProjectionExpression: '#count',
-          ExpressionAttributeNames: { '#count': 'count' },
-        }),
-      );
-      const count = Item?.count;
-      return typeof count === 'number' ? count : null;
-    },
-
-    increment: (write, to) => transact([ledgerPut(write, to), add(to)]),
-    decrement: (write, from, observedCount) => transact([ledgerPut(write, null), subtract(from, observedCount)]),
-    move: (write, from, observedFromCount, to) =>
-      transact([ledgerPut(write, to), subtract(from, observedFromCount), add(to)]),
   };
+}
+
+/** The one transaction that applies `decision` to the state as read (items in `ITEM` order). */
+export function transactionFor(tableName: string, state: LinkState, decision: Exclude<Decision, { kind: 'none' }>, form: DecrementForm): TransactWriteItem[] {
+  const to = decision.kind === 'decrement' ? null : decision.to;
+  const items = [contributionWrite(tableName, state, to), linkCheck(tableName, state)];
+  if (decision.kind !== 'increment') items.push(decrement(tableName, decision.from, form));
+  if (to !== null) items.push(increment(tableName, to));
+  return items;
+}
+
+export async function transact(doc: DynamoDBDocumentClient, items: TransactWriteItem[]): Promise<void> {
+  await raw(doc).send(new TransactWriteItemsCommand({ TransactItems: items }));
 }

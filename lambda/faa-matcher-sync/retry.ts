@@ -1,12 +1,12 @@
 /**
  * How a failed DynamoDB call is treated:
- * - `condition`: a condition did not hold (the ledger row or a tuple count changed since it was
- *   read, or the record was already applied). Re-read and decide again; never blindly repeat.
+ * - `condition`: a condition did not hold (the link, its contribution row or a tuple count changed
+ *   since it was read). Re-read and decide again; never blindly repeat.
  * - `retryable`: transient contention or throttling. Back off and try again.
  * - `fatal`: anything else (validation, access denied, ...). Fail the record now.
  */
 export type ErrorClass =
-  | { readonly kind: 'condition'; readonly code: string; readonly ledger: boolean }
+  | { readonly kind: 'condition'; readonly code: string }
   | { readonly kind: 'retryable'; readonly code: string }
   | { readonly kind: 'fatal'; readonly code: string };
 
@@ -45,25 +45,24 @@ export function cancellationCodes(error: unknown): string[] {
   return listed ? listed[1]!.split(',').map((s) => s.trim() || 'None') : [];
 }
 
-/** `ledgerIndex`: the position of the ledger row in the transaction's items. */
-export function classifyDynamoError(error: unknown, ledgerIndex = 0): ErrorClass {
+export function classifyDynamoError(error: unknown): ErrorClass {
   const name = typeof (error as MaybeSdkError)?.name === 'string' ? ((error as MaybeSdkError).name as string) : 'Error';
   if (name === 'TransactionCanceledException') {
     const codes = cancellationCodes(error);
     if (codes.includes('ConditionalCheckFailed')) {
-      return { kind: 'condition', code: 'ConditionalCheckFailed', ledger: codes[ledgerIndex] === 'ConditionalCheckFailed' };
+      return { kind: 'condition', code: 'ConditionalCheckFailed' };
     }
     const retryable = codes.find((c) => RETRYABLE_REASONS.has(c));
     if (retryable) return { kind: 'retryable', code: retryable };
     return { kind: 'fatal', code: `TransactionCanceled[${codes.join(',')}]` };
   }
-  if (name === 'ConditionalCheckFailedException') return { kind: 'condition', code: name, ledger: false };
+  if (name === 'ConditionalCheckFailedException') return { kind: 'condition', code: name };
   if (RETRYABLE_NAMES.has(name)) return { kind: 'retryable', code: name };
   return { kind: 'fatal', code: name };
 }
 
 export interface RetryPolicy {
-  /** Attempts per record, first one included. */
+  /** Requests per key (transactions; BatchGetItem rounds for unprocessed keys), first one included. */
   readonly maxAttempts: number;
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { decide, matcherFields, sameTuple, sequenceOrder, type Tuple } from '../../lambda/faa-matcher-sync/domain';
+import { decide, matcherFields, sameTuple, type Tuple } from '../../lambda/faa-matcher-sync/domain';
 import { contributionKey, matcherTupleKey } from '../../lambda/faa-matcher-sync/keys';
 import { backoffDelay, classifyDynamoError, DEFAULT_RETRY_POLICY } from '../../lambda/faa-matcher-sync/retry';
 import { NumberValueImpl } from '@aws-sdk/util-dynamodb';
@@ -52,23 +52,18 @@ describe('matcherFields', () => {
   });
 });
 
-describe('decide', () => {
+describe('decide (level-triggered: recorded vs desired, no history)', () => {
   it.each([
-    ['INSERT gaining valid fields', null, A, 'INSERT', { kind: 'increment', to: A }],
-    ['MODIFY invalid -> valid', null, A, 'MODIFY', { kind: 'increment', to: A }],
-    ['MODIFY valid -> invalid', A, null, 'MODIFY', { kind: 'decrement', from: A }],
-    ['MODIFY fields changed', A, B, 'MODIFY', { kind: 'move', from: A, to: B }],
-    ['MODIFY unchanged', A, { ...A }, 'MODIFY', { kind: 'none', reason: 'unchanged' }],
-    ['MODIFY invalid -> invalid', null, null, 'MODIFY', { kind: 'none', reason: 'no-valid-fields' }],
-    ['INSERT invalid', null, null, 'INSERT', { kind: 'none', reason: 'no-valid-fields' }],
-    ['REMOVE with valid fields', A, null, 'REMOVE', { kind: 'decrement', from: A }],
-    ['REMOVE ignores any new tuple', A, B, 'REMOVE', { kind: 'decrement', from: A }],
-    ['REMOVE of invalid', null, null, 'REMOVE', { kind: 'none', reason: 'no-valid-fields' }],
-  ] as const)('%s', (_, current, next, eventName, expected) => {
-    expect(decide(current, next, eventName)).toEqual(expected);
+    ['gains valid fields', null, A, { kind: 'increment', to: A }],
+    ['loses them, or is deleted', A, null, { kind: 'decrement', from: A }],
+    ['fields changed', A, B, { kind: 'move', from: A, to: B }],
+    ['unchanged (same counted row)', A, { ...A }, { kind: 'none' }],
+    ['counts toward nothing, and should not', null, null, { kind: 'none' }],
+  ] as const)('%s', (_, recorded, desired, expected) => {
+    expect(decide(recorded, desired)).toEqual(expected);
   });
 
-  it('conserves counts: applying the decision to `current` yields `next` (property)', () => {
+  it('conserves counts: applying the decision to `recorded` yields `desired` (property)', () => {
     const tuple = fc.option(
       fc.record({
         type_designator: fc.constantFrom('C172', 'B738'),
@@ -77,38 +72,13 @@ describe('decide', () => {
       }),
     );
     fc.assert(
-      fc.property(tuple, tuple, fc.constantFrom('INSERT', 'MODIFY', 'REMOVE'), (current, next, eventName) => {
-        const d = decide(current, next, eventName as 'INSERT' | 'MODIFY' | 'REMOVE');
-        const after = eventName === 'REMOVE' ? null : next;
-        const result =
-          d.kind === 'increment' ? d.to : d.kind === 'decrement' ? null : d.kind === 'move' ? d.to : current;
-        if (d.kind === 'decrement' || d.kind === 'move') expect(sameTuple(d.from, current)).toBe(true);
-        return sameTuple(result, after);
+      fc.property(tuple, tuple, (recorded, desired) => {
+        const d = decide(recorded, desired);
+        const result = d.kind === 'increment' || d.kind === 'move' ? d.to : d.kind === 'decrement' ? null : recorded;
+        if (d.kind === 'decrement' || d.kind === 'move') expect(sameTuple(d.from, recorded)).toBe(true);
+        return sameTuple(result, desired);
       }),
     );
-  });
-});
-
-describe('sequenceOrder', () => {
-  it('orders sequence numbers of different lengths numerically', () => {
-    expect(sequenceOrder('9')! < sequenceOrder('10')!).toBe(true);
-    expect('9' < '10').toBe(false); // what a plain string comparison would get wrong
-    expect(sequenceOrder('000123')).toBe(sequenceOrder('123'));
-    expect(sequenceOrder('0')).toBe('0'.repeat(64));
-  });
-
-  it('matches BigInt order (property)', () => {
-    fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: 10n ** 60n }), fc.bigInt({ min: 0n, max: 10n ** 60n }), (a, b) => {
-        const sa = sequenceOrder(a.toString())!;
-        const sb = sequenceOrder(b.toString())!;
-        return (a < b) === (sa < sb) && (a === b) === (sa === sb);
-      }),
-    );
-  });
-
-  it.each(['', '12a', '-1', '1.5', ' 12', '1'.repeat(65)])('rejects %j', (s) => {
-    expect(sequenceOrder(s)).toBeNull();
   });
 });
 
@@ -161,8 +131,8 @@ describe('error classification and backoff', () => {
 
   const named = (name: string) => Object.assign(new Error('x'), { name });
   it.each([
-    ['ledger condition failed', canceled('ConditionalCheckFailed', 'None'), { kind: 'condition', code: 'ConditionalCheckFailed', ledger: true }],
-    ['tuple condition failed', canceled('None', 'ConditionalCheckFailed'), { kind: 'condition', code: 'ConditionalCheckFailed', ledger: false }],
+    ['contribution condition failed', canceled('ConditionalCheckFailed', 'None'), { kind: 'condition', code: 'ConditionalCheckFailed' }],
+    ['tuple condition failed', canceled('None', 'None', 'ConditionalCheckFailed'), { kind: 'condition', code: 'ConditionalCheckFailed' }],
     ['transaction conflict', canceled('None', 'TransactionConflict'), { kind: 'retryable', code: 'TransactionConflict' }],
     ['throttled item', canceled('ThrottlingError', 'None'), { kind: 'retryable', code: 'ThrottlingError' }],
     ['throughput exceeded item', canceled('None', 'ProvisionedThroughputExceeded'), { kind: 'retryable', code: 'ProvisionedThroughputExceeded' }],

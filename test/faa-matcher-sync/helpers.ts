@@ -1,6 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CONTRIBUTION_PK_PREFIX, MATCHER_TUPLE_PK_PREFIX } from '../../lambda/faa-matcher-sync/keys';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { matcherFields } from '../../lambda/faa-matcher-sync/domain';
+import { contributionKey, CONTRIBUTION_PK_PREFIX, matcherTupleKey, MATCHER_TUPLE_PK_PREFIX } from '../../lambda/faa-matcher-sync/keys';
+import { localClientConfig } from '../../local/dynamodb-local';
 
 /** An FAA link row (DESIGN §2). */
 export type LinkRow = Record<string, unknown> & { PK: string; SK: string };
@@ -59,3 +62,67 @@ export async function readState(doc: DynamoDBDocumentClient, tableName: string):
 
 /** Seeded PRNG shared with the dataset generator, so a failing randomised run can be repeated from its seed. */
 export { prng } from '../../local/dataset';
+
+/** A document client on the test table's endpoint that counts requests per command (as bench/run.ts's countingDoc). */
+export function countingDoc(endpoint: string) {
+  const client = new DynamoDBClient(localClientConfig(endpoint));
+  const counts: Record<string, number> = {};
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = String(context.commandName).replace(/Command$/, '');
+      counts[name] = (counts[name] ?? 0) + 1;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countRequests' },
+  );
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  return {
+    doc,
+    counts,
+    total: () => Object.values(counts).reduce((a, b) => a + b, 0),
+    reset: () => Object.keys(counts).forEach((k) => delete counts[k]),
+    destroy: () => client.destroy(),
+  };
+}
+
+export const putLink = (doc: DynamoDBDocumentClient, tableName: string, row: LinkRow) =>
+  doc.send(new PutCommand({ TableName: tableName, Item: row }));
+export const deleteLink = (doc: DynamoDBDocumentClient, tableName: string, row: { PK: string; SK: string }) =>
+  doc.send(new DeleteCommand({ TableName: tableName, Key: { PK: row.PK, SK: row.SK } }));
+
+const LINK_PK = 'FAA#LINKS';
+
+/**
+ * I3 over the whole table (DESIGN §6): every tuple's count equals the number of link rows carrying
+ * it; no tuple row with count <= 0 or a leftover legacy_count; a contribution row exactly for each
+ * link with valid fields, naming its tuple. Returns the differences (empty when it holds).
+ */
+export async function i3Violations(doc: DynamoDBDocumentClient, tableName: string): Promise<string[]> {
+  const items = await scanAll(doc, tableName);
+  const expected = new Map<string, number>();
+  const expectedContrib = new Map<string, string>();
+  for (const link of items.filter((i) => i.PK === LINK_PK)) {
+    const tuple = matcherFields(link);
+    if (!tuple) continue;
+    const key = matcherTupleKey(tuple);
+    const id = `${key.PK}|${key.SK}`;
+    expected.set(id, (expected.get(id) ?? 0) + 1);
+    expectedContrib.set(contributionKey({ PK: LINK_PK, SK: String(link.SK) }).PK, id);
+  }
+  const problems: string[] = [];
+  const tuples = items.filter((i) => String(i.PK).startsWith(MATCHER_TUPLE_PK_PREFIX));
+  for (const row of tuples) {
+    const id = `${row.PK}|${row.SK}`;
+    if (row.count !== expected.get(id)) problems.push(`${id}: count ${JSON.stringify(row.count)}, links ${expected.get(id) ?? 0}`);
+    if (row.legacy_count !== undefined) problems.push(`${id}: legacy_count left`);
+  }
+  for (const [id, n] of expected) if (!tuples.some((r) => `${r.PK}|${r.SK}` === id)) problems.push(`${id}: no row, links ${n}`);
+  const contributions = items.filter((i) => String(i.PK).startsWith(CONTRIBUTION_PK_PREFIX));
+  for (const c of contributions) {
+    const want = expectedContrib.get(String(c.PK));
+    if (c.type_designator === undefined && c.expires_at !== undefined && want === undefined) continue; // old tombstone
+    if (want !== `${c.tuple_pk}|${c.tuple_sk}`) problems.push(`${c.PK}: contribution names ${c.tuple_pk}|${c.tuple_sk}, link carries ${want ?? 'nothing'}`);
+  }
+  for (const [pk, id] of expectedContrib) if (!contributions.some((c) => c.PK === pk)) problems.push(`${pk}: no contribution row for ${id}`);
+  return problems;
+}

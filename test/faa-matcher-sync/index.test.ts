@@ -1,7 +1,7 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { createTestTable, lambdaEnvFor, type TestTable } from '../support/dynamodb';
 import { insertRecord, streamEvent } from '../support/events';
-import { linkRow, readState } from './helpers';
+import { linkRow, putLink, readState } from './helpers';
 
 /** The deployable entry point: configuration at init, SDK client from the standard configuration. */
 describe('faa-matcher-sync entry point (index.ts)', () => {
@@ -31,7 +31,9 @@ describe('faa-matcher-sync entry point (index.ts)', () => {
   it('runs against whatever endpoint the SDK configuration names (here DynamoDB Local)', async () => {
     Object.assign(process.env, lambdaEnvFor(table), { POWERTOOLS_LOG_LEVEL: 'SILENT' });
     const { handler } = load();
-    const rec = insertRecord(linkRow('IDX', '1', { type_designator: 'IDX1', manufacturer: 'Cessna', model: '172' }));
+    const link = linkRow('IDX', '1', { type_designator: 'IDX1', manufacturer: 'Cessna', model: '172' });
+    await putLink(table.doc, table.tableName, link);
+    const rec = insertRecord(link);
     expect(await handler(streamEvent(rec))).toEqual({ batchItemFailures: [] });
     expect((await readState(table.doc, table.tableName)).counts).toEqual({ 'ICAO#MATCHER#IDX1|MFR#Cessna#MODEL#172': 1 });
   });

@@ -1,31 +1,39 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { createMatcherHandler } from '../../lambda/faa-matcher-sync/handler';
 import { contributionKey } from '../../lambda/faa-matcher-sync/keys';
+import { createMatcherReconciler } from '../../lambda/faa-matcher-sync/reconcile';
+import { toolTriggers } from '../../lambda/shared/trigger';
 import { createTestTable, type TestTable } from '../support/dynamodb';
 import { insertRecord, modifyRecord, removeRecord, streamEvent } from '../support/events';
-import { linkRow, readState, silentLogger, type LinkRow } from './helpers';
+import { countingDoc, deleteLink, i3Violations, linkRow, putLink, readState, silentLogger, type LinkRow } from './helpers';
 
-describe('faa-matcher-sync against DynamoDB Local', () => {
+/** The stream handler against DynamoDB Local: the table holds the truth, records are only triggers. */
+describe('faa-matcher-sync (level-triggered) against DynamoDB Local', () => {
   let table: TestTable;
-  let run: (...records: DynamoDBRecord[]) => Promise<void>;
-  let logger: ReturnType<typeof silentLogger>;
+  let requests: ReturnType<typeof countingDoc>;
+  let handler: ReturnType<typeof createMatcherHandler>;
 
   beforeAll(async () => {
     table = await createTestTable('matcher');
+    requests = countingDoc(table.endpoint);
+    handler = createMatcherHandler({ doc: requests.doc, tableName: table.tableName, logger: silentLogger(), sleep: async () => {} });
   });
-  afterAll(() => table.drop());
-
-  beforeEach(() => {
-    logger = silentLogger();
-    const handler = createMatcherHandler({ doc: table.doc, tableName: table.tableName, logger, sleep: async () => {} });
-    run = async (...records) => {
-      const response = await handler(streamEvent(...records));
-      expect(response.batchItemFailures).toEqual([]);
-    };
+  afterAll(async () => {
+    requests.destroy();
+    await table.drop();
   });
 
-  // Every test works on its own type designators and links, so one table serves the file.
+  const run = async (...records: DynamoDBRecord[]) => {
+    expect((await handler(streamEvent(...records))).batchItemFailures).toEqual([]);
+  };
+  const put = (row: LinkRow) => putLink(table.doc, table.tableName, row);
+  const del = (row: LinkRow) => deleteLink(table.doc, table.tableName, row);
+  /** The table's truth changes (as a writer would), then its record reaches the handler. */
+  const insert = async (row: LinkRow) => (await put(row), insertRecord(row));
+  const modify = async (before: LinkRow, after: LinkRow) => (await put(after), modifyRecord(before, after));
+  const remove = async (row: LinkRow) => (await del(row), removeRecord(row));
+
   let n = 0;
   const fresh = () => {
     n += 1;
@@ -37,27 +45,27 @@ describe('faa-matcher-sync against DynamoDB Local', () => {
       key: (manufacturer: string, model: string) => `ICAO#MATCHER#${td}|MFR#${manufacturer}#MODEL#${model}`,
     };
   };
-  /** Counts of this test's tuples only. */
   const countsOf = async (td: string) => {
     const { counts } = await readState(table.doc, table.tableName);
     return Object.fromEntries(Object.entries(counts).filter(([k]) => k.startsWith(`ICAO#MATCHER#${td}|`)));
   };
-  const contributionOf = async (link: LinkRow) =>
-    (await readState(table.doc, table.tableName)).contributions[link.SK as string];
+  const contributionOf = async (link: LinkRow) => (await readState(table.doc, table.tableName)).contributions[link.SK];
 
-  it('INSERT with valid fields increments the tuple and records the contribution', async () => {
+  afterEach(async () => {
+    // Every test leaves the whole table consistent (I3), whatever it did.
+    expect(await i3Violations(table.doc, table.tableName)).toEqual([]);
+  });
+
+  it('a new link with valid fields is counted, and its contribution row names the tuple', async () => {
     const t = fresh();
     const l1 = t.link('1', t.tuple('Cessna', '172'));
-    const rec = insertRecord(l1);
-    await run(rec);
-
+    await run(await insert(l1));
     const { tupleRows } = await readState(table.doc, table.tableName);
     expect(tupleRows.filter((r) => r.PK === `ICAO#MATCHER#${t.td}`)).toEqual([
       { PK: `ICAO#MATCHER#${t.td}`, SK: 'MFR#Cessna#MODEL#172', type_designator: t.td, manufacturer: 'Cessna', model: '172', count: 1 },
     ]);
-    const contribution = await contributionOf(l1);
-    expect(contribution).toMatchObject({
-      ...contributionKey({ PK: l1.PK, SK: l1.SK as string }),
+    expect(await contributionOf(l1)).toEqual({
+      ...contributionKey(l1),
       link_pk: 'FAA#LINKS',
       link_sk: l1.SK,
       type_designator: t.td,
@@ -65,241 +73,197 @@ describe('faa-matcher-sync against DynamoDB Local', () => {
       model: '172',
       tuple_pk: `ICAO#MATCHER#${t.td}`,
       tuple_sk: 'MFR#Cessna#MODEL#172',
-      sequence_number: rec.dynamodb!.SequenceNumber,
-      event_id: rec.eventID,
     });
-    expect(contribution).not.toHaveProperty('expires_at');
   });
 
-  it('counts several links per tuple, decrements on REMOVE and deletes the row at zero', async () => {
+  it('counts several links per tuple; a deleted link is uncounted and the row goes at zero, with its contribution row', async () => {
     const t = fresh();
     const l1 = t.link('1', t.tuple('Cessna', '172'));
     const l2 = t.link('2', t.tuple('Cessna', '172'));
-    await run(insertRecord(l1), insertRecord(l2));
+    await run(await insert(l1), await insert(l2));
     expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '172')]: 2 });
-
-    await run(removeRecord(l1));
+    await run(await remove(l1));
     expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '172')]: 1 });
-
-    await run(removeRecord(l2));
+    await run(await remove(l2));
     expect(await countsOf(t.td)).toEqual({});
-    // The removed link keeps a tombstone (no tuple, expiring) so an older record replayed later is recognised.
-    const tombstone = await contributionOf(l2);
-    expect(tombstone).not.toHaveProperty('type_designator');
-    expect(typeof tombstone?.expires_at).toBe('number');
+    expect(await contributionOf(l2)).toBeUndefined();
   });
 
-  it('MODIFY with changed fields moves the link between tuples atomically', async () => {
+  it('a changed link moves between tuples in one transaction', async () => {
     const t = fresh();
-    const a1 = t.link('1', t.tuple('Cessna', '172'));
-    const a2 = t.link('2', t.tuple('Cessna', '172'));
-    await run(insertRecord(a1), insertRecord(a2));
-
-    const moved = { ...a1, model: '182' };
-    await run(modifyRecord(a1, moved));
-    expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '172')]: 1, [t.key('Cessna', '182')]: 1 });
-
-    // Moving the last link away from a tuple deletes that tuple's row in the same transaction.
-    await run(modifyRecord(a2, { ...a2, model: '182' }));
-    expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '182')]: 2 });
-
-    // A move across type designators (partitions) too.
-    const t2 = fresh();
-    await run(modifyRecord(moved, { ...moved, type_designator: t2.td }));
-    expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '182')]: 1 });
-    expect(await countsOf(t2.td)).toEqual({ [t2.key('Cessna', '182')]: 1 });
+    const a = t.link('1', t.tuple('Cessna', '172'));
+    const b = t.link('1', t.tuple('Cessna', '172S'));
+    const other = t.link('2', t.tuple('Cessna', '172'));
+    await run(await insert(a), await insert(other));
+    requests.reset();
+    await run(await modify(a, b));
+    expect(requests.counts).toEqual({ BatchGetItem: 1, TransactWriteItems: 1 });
+    expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '172')]: 1, [t.key('Cessna', '172S')]: 1 });
   });
 
-  it('MODIFY with unchanged matcher fields logs and changes nothing', async () => {
+  it('the last link of a tuple costs one more transaction (the optimistic -1 fails, the Delete follows)', async () => {
+    const t = fresh();
+    const l1 = t.link('1', t.tuple('Piper', 'PA-28'));
+    await run(await insert(l1));
+    const reconciler = createMatcherReconciler({ doc: requests.doc, tableName: table.tableName, logger: silentLogger() });
+    await del(l1);
+    requests.reset();
+    const [result] = await reconciler.reconcile(toolTriggers([l1], 'repair', 'r1'));
+    expect(result).toMatchObject({ action: 'decrement', changed: true, transactions: 2, conditionalRetries: 0 });
+    expect(requests.counts).toEqual({ BatchGetItem: 1, TransactWriteItems: 2 });
+  });
+
+  it('a trigger for an unchanged key writes nothing: one read (BatchGetItem), whatever the record says', async () => {
     const t = fresh();
     const l1 = t.link('1', t.tuple('Cessna', '172'));
-    const ins = insertRecord(l1);
-    await run(ins);
-    const debug = jest.spyOn(logger, 'debug');
-
-    await run(modifyRecord(l1, { ...l1, serial_number: 'renamed', owner: 'someone' }));
+    const stale = t.link('1', t.tuple('Boeing', '737'));
+    await run(await insert(l1));
+    requests.reset();
+    // An old INSERT, a MODIFY whose images disagree with the table, a REMOVE of a row that exists:
+    // the images are never read, the table says nothing changed.
+    await run(insertRecord(l1), modifyRecord(stale, stale));
+    await run(removeRecord(l1));
+    expect(requests.counts).toEqual({ BatchGetItem: 2 });
     expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '172')]: 1 });
-    expect((await contributionOf(l1))?.event_id).toBe(ins.eventID); // no ledger write either
-    expect(debug).toHaveBeenCalledWith('no count change', expect.objectContaining({ reason: 'unchanged', sk: l1.SK }));
   });
 
-  it('valid -> invalid decrements; invalid -> valid increments', async () => {
+  it('duplicate keys in one batch are reconciled once', async () => {
+    const t = fresh();
+    const before = t.link('1', t.tuple('Cessna', '172'));
+    const after = t.link('1', t.tuple('Cessna', '182'));
+    const records = [insertRecord(before), await modify(before, after), modifyRecord(before, after)];
+    requests.reset();
+    await run(...records);
+    expect(requests.counts).toEqual({ BatchGetItem: 1, TransactWriteItems: 1 });
+    expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '182')]: 1 });
+  });
+
+  it('valid -> invalid uncounts (the contribution row goes); invalid -> valid counts', async () => {
     const t = fresh();
     const valid = t.link('1', t.tuple('Cessna', '172'));
-    const invalid = { ...valid, model: '   ' };
-    await run(insertRecord(valid));
-    await run(modifyRecord(valid, invalid));
+    const invalid = t.link('1', { type_designator: t.td, manufacturer: '  ', model: '172' });
+    await run(await insert(valid));
+    await run(await modify(valid, invalid));
     expect(await countsOf(t.td)).toEqual({});
-    expect(await contributionOf(valid)).not.toHaveProperty('type_designator');
-
-    await run(modifyRecord(invalid, valid));
+    expect(await contributionOf(valid)).toBeUndefined();
+    await run(await modify(invalid, valid));
     expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '172')]: 1 });
-
-    // A link inserted invalid, then completed.
-    const late = t.link('2', { type_designator: t.td, manufacturer: 'Cessna' });
-    await run(insertRecord(late));
-    expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '172')]: 1 });
-    await run(modifyRecord(late, { ...late, model: '172' }));
-    expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '172')]: 2 });
   });
 
-  it('INSERT and REMOVE of an invalid link write nothing at all', async () => {
+  it('a link whose matcher fields are not strings (number, set, number beyond 2^53, map) counts toward nothing, without writing', async () => {
     const t = fresh();
-    const invalid = t.link('1', { type_designator: t.td, manufacturer: '', model: '172' });
-    await run(insertRecord(invalid), removeRecord(invalid));
+    const rows = [
+      t.link('1', { type_designator: t.td, manufacturer: 'Cessna', model: 172 }),
+      t.link('2', { type_designator: new Set([t.td]), manufacturer: 'Cessna', model: '172' }),
+      t.link('3', { type_designator: t.td, manufacturer: 'Cessna', model: { m: '172' } }),
+      t.link('4', { type_designator: t.td, manufacturer: 'Cessna' }),
+    ];
+    const big = t.link('5', { type_designator: t.td, manufacturer: 'Cessna', model: '172' });
+    for (const row of rows) await put(row);
+    await table.client.send(
+      new (await import('@aws-sdk/client-dynamodb')).PutItemCommand({
+        TableName: table.tableName,
+        Item: { PK: { S: big.PK }, SK: { S: big.SK }, type_designator: { S: t.td }, manufacturer: { S: 'Cessna' }, model: { N: '123456789012345678901234567890' } },
+      }),
+    );
+    requests.reset();
+    await run(...rows.map((r) => insertRecord(r)), insertRecord(big));
+    expect(requests.counts).toEqual({ BatchGetItem: 5 });
     expect(await countsOf(t.td)).toEqual({});
-    expect(await contributionOf(invalid)).toBeUndefined();
+    for (const row of [...rows, big]) await del(row);
   });
 
   it('normalises whitespace and the type designator case (only that case)', async () => {
     const t = fresh();
-    const messy = t.link('1', { type_designator: `  ${t.td.toLowerCase()} `, manufacturer: ' Cessna\t', model: '172 ' });
-    await run(insertRecord(messy));
-    expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '172')]: 1 });
-
-    // Same tuple once normalised: unchanged.
-    const clean = { ...messy, type_designator: t.td, manufacturer: 'Cessna', model: '172' };
-    await run(modifyRecord(messy, clean));
-    expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '172')]: 1 });
-
-    // Manufacturer case is significant: a different tuple.
-    await run(modifyRecord(clean, { ...clean, manufacturer: 'CESSNA' }));
-    expect(await countsOf(t.td)).toEqual({ [t.key('CESSNA', '172')]: 1 });
+    const l1 = t.link('1', { type_designator: ` ${t.td.toLowerCase()} `, manufacturer: ' Cessna', model: '172 ' });
+    const l2 = t.link('2', { type_designator: t.td, manufacturer: 'cessna', model: '172' });
+    await run(await insert(l1), await insert(l2));
+    expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '172')]: 1, [t.key('cessna', '172')]: 1 });
   });
 
-  it('skips rows it does not own without writing', async () => {
-    const before = await readState(table.doc, table.tableName);
-    await run(
-      insertRecord({ PK: 'ICAO#AIRCRAFT', SK: 'TYPE#C172', type_designator: 'C172', manufacturer: 'Cessna', model: '172' }),
-      insertRecord({ PK: 'FAA#LINKS', SK: 'SOMETHING#ELSE', type_designator: 'C172', manufacturer: 'Cessna', model: '172' }),
-    );
-    expect(await readState(table.doc, table.tableName)).toEqual(before);
+  it('skips rows it does not own without any request', async () => {
+    requests.reset();
+    await run(insertRecord({ PK: 'FAA#LINKS', SK: 'SOMETHING#ELSE' }), insertRecord({ PK: 'ICAO#MATCHER#X', SK: 'MFR#a#MODEL#b', count: 5 }));
+    expect(requests.counts).toEqual({});
   });
 
-  it('adopts a link counted before the ledger existed (no contribution row): the OldImage says what it carried', async () => {
-    const t = fresh();
-    const legacy = t.link('1', t.tuple('Cessna', '172'));
-    await table.doc.send(
-      new PutCommand({
-        TableName: table.tableName,
-        Item: { PK: `ICAO#MATCHER#${t.td}`, SK: 'MFR#Cessna#MODEL#172', type_designator: t.td, manufacturer: 'Cessna', model: '172', count: 1 },
-      }),
-    );
-    await run(modifyRecord(legacy, { ...legacy, model: '182' }));
-    expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '182')]: 1 });
-  });
+  describe('the issue: records lost, replayed, out of order', () => {
+    it('a link whose INSERT was lost, followed by a MODIFY that moves it, is counted exactly once, at its new tuple', async () => {
+      const t = fresh();
+      const a = t.link('1', t.tuple('Cessna', '172'));
+      const b = t.link('1', t.tuple('Cessna', '182'));
+      await put(a); // its INSERT never reaches the handler
+      await run(await modify(a, b));
+      expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '182')]: 1 });
+    });
 
-  describe('replays', () => {
-    it('the same record delivered twice (two invocations, and twice in one batch) counts once', async () => {
+    it('a replay of an old INSERT after a newer REMOVE (hours later) has no effect', async () => {
       const t = fresh();
       const l1 = t.link('1', t.tuple('Cessna', '172'));
-      const l2 = t.link('2', t.tuple('Cessna', '172'));
-      const ins1 = insertRecord(l1);
-      await run(ins1);
-      await run(ins1);
-      expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '172')]: 1 });
-
-      const ins2 = insertRecord(l2);
-      await run(ins2, ins2);
-      expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '172')]: 2 });
-
-      const rm = removeRecord(l2);
-      await run(rm, rm);
-      await run(rm);
-      expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '172')]: 1 });
-    });
-
-    it('logs a replay as a no-op at info', async () => {
-      const t = fresh();
-      const ins = insertRecord(t.link('1', t.tuple('Cessna', '172')));
-      await run(ins);
-      const info = jest.spyOn(logger, 'info');
-      await run(ins);
-      expect(info).toHaveBeenCalledWith(
-        'replayed record: already applied, no-op',
-        expect.objectContaining({ eventID: ins.eventID, appliedEventID: ins.eventID }),
-      );
-    });
-
-    it('a batch replayed from its middle (and then whole) leaves the counts exact', async () => {
-      const t = fresh();
-      const a = t.link('1', t.tuple('Cessna', '172'));
-      const b = t.link('2', t.tuple('Cessna', '172'));
-      const c = t.link('3', t.tuple('Piper', 'PA-28'));
-      const a2 = { ...a, manufacturer: 'Piper', model: 'PA-28' };
-      const b2 = { ...b, model: '' };
-      const batch = [
-        insertRecord(a),
-        insertRecord(b),
-        insertRecord(c),
-        modifyRecord(a, a2),
-        removeRecord(c),
-        modifyRecord(b, b2),
-        insertRecord(c),
-        removeRecord(b2),
-      ];
-      const expected = { [t.key('Piper', 'PA-28')]: 2 };
-      await run(...batch);
-      expect(await countsOf(t.td)).toEqual(expected);
-      for (const start of [4, 3, 5, 1]) {
-        await run(...batch.slice(start));
-        expect(await countsOf(t.td)).toEqual(expected);
-      }
-      await run(...batch);
-      expect(await countsOf(t.td)).toEqual(expected);
-    });
-
-    it('a move replayed after a later move is a no-op (the decrement comes from the ledger, not the OldImage)', async () => {
-      const t = fresh();
-      const a = t.link('1', t.tuple('Cessna', '172'));
-      const b = { ...a, model: '182' };
-      const c = { ...a, model: '206' };
-      const other = t.link('2', t.tuple('Cessna', '182')); // keeps tuple B alive, so a wrong decrement would show
-      const [ins, ab, bc] = [insertRecord(a), modifyRecord(a, b), modifyRecord(b, c)];
-      await run(insertRecord(other), ins, ab, bc);
-      const expected = { [t.key('Cessna', '182')]: 1, [t.key('Cessna', '206')]: 1 };
-      expect(await countsOf(t.td)).toEqual(expected);
-
-      await run(ab);
-      expect(await countsOf(t.td)).toEqual(expected);
-      await run(ins, ab);
-      expect(await countsOf(t.td)).toEqual(expected);
-    });
-
-    it('a record that never applied (dead-lettered) does not skew later changes: the ledger, not the OldImage, says what to decrement', async () => {
-      const t = fresh();
-      const a = t.link('1', t.tuple('Cessna', '172'));
-      const b = { ...a, model: '182' };
-      const c = { ...a, model: '206' };
-      const keepB = t.link('2', t.tuple('Cessna', '182'));
-      await run(insertRecord(keepB), insertRecord(a));
-      modifyRecord(a, b); // lost: never delivered
-      await run(modifyRecord(b, c));
-      expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '182')]: 1, [t.key('Cessna', '206')]: 1 });
-    });
-
-    it('an INSERT replayed after the REMOVE that followed it does not resurrect the count', async () => {
-      const t = fresh();
-      const a = t.link('1', t.tuple('Cessna', '172'));
-      const [ins, rm] = [insertRecord(a), removeRecord(a)];
-      await run(ins, rm);
-      await run(ins);
+      const oldInsert = await insert(l1);
+      await run(oldInsert);
+      await run(await remove(l1));
+      requests.reset();
+      await run(oldInsert); // e.g. a dead-lettered batch redriven long after the stream's 24 h
+      expect(requests.counts).toEqual({ BatchGetItem: 1 });
       expect(await countsOf(t.td)).toEqual({});
-      // A genuinely new insert of the same link later counts again.
-      await run(insertRecord(a));
-      expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '172')]: 1 });
     });
 
-    it('compares sequence numbers numerically across lengths ("9" is older than "10")', async () => {
+    it('a batch replayed from its middle and then whole leaves the counts exact', async () => {
       const t = fresh();
       const a = t.link('1', t.tuple('Cessna', '172'));
-      const b = { ...a, model: '182' };
-      const old = insertRecord(a, { sequenceNumber: '9' });
-      await run(old, modifyRecord(a, b, { sequenceNumber: '10' }));
-      await run(old);
+      const b = t.link('1', t.tuple('Cessna', '182'));
+      const c = t.link('2', t.tuple('Cessna', '172'));
+      const batch = [await insert(a), await insert(c), await modify(a, b), await remove(c)];
+      await run(...batch.slice(2));
+      await run(...batch);
+      await run(...batch.slice(1), batch[0]!);
       expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '182')]: 1 });
-      await run(modifyRecord(b, a, { sequenceNumber: '100' }));
+    });
+  });
+
+  describe('failures name the key; the runner reports the first failed record and every later one', () => {
+    it('a tuple row missing while the contribution row says the link counts there', async () => {
+      const t = fresh();
+      const ok1 = t.link('1', t.tuple('Cessna', '172'));
+      const broken = t.link('2', t.tuple('Cessna', '150'));
+      const ok2 = t.link('3', t.tuple('Cessna', '172'));
+      await run(await insert(broken));
+      // Someone deletes the tuple row by hand; then the link moves.
+      await table.doc.send(new DeleteCommand({ TableName: table.tableName, Key: { PK: `ICAO#MATCHER#${t.td}`, SK: 'MFR#Cessna#MODEL#150' } }));
+      const records = [await insert(ok1), await modify(broken, { ...broken, model: '152' }), await insert(ok2)];
+      const errors = jest.fn();
+      const logger = silentLogger();
+      jest.spyOn(logger, 'error').mockImplementation(errors);
+      const h = createMatcherHandler({ doc: table.doc, tableName: table.tableName, logger, sleep: async () => {} });
+      const response = await h(streamEvent(...records));
+      // Lambda identifies a stream record by its sequence number.
+      const seq = (r: DynamoDBRecord) => r.dynamodb!.SequenceNumber;
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: seq(records[1]!) }, { itemIdentifier: seq(records[2]!) }]);
+      expect(errors).toHaveBeenCalledTimes(1);
+      const logged = errors.mock.calls[0][1] as { eventID: string; sk: string; error: Error };
+      expect(logged).toMatchObject({ eventID: records[1]!.eventID, sk: broken.SK });
+      expect(logged.error.message).toContain(`tuple ICAO#MATCHER#${t.td} MFR#Cessna#MODEL#150 has no row`);
+      expect(logged.error.message).toContain(`PK=FAA#LINKS SK=${broken.SK}`);
+      // The first record took effect; the third was not attempted.
       expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '172')]: 1 });
+      // Repair by hand (what an audit would show), then the retried batch converges.
+      await table.doc.send(new PutCommand({ TableName: table.tableName, Item: { PK: `ICAO#MATCHER#${t.td}`, SK: 'MFR#Cessna#MODEL#150', count: 1 } }));
+      await run(...records.slice(1));
+      expect(await countsOf(t.td)).toEqual({ [t.key('Cessna', '172')]: 2, [t.key('Cessna', '152')]: 1 });
+    });
+
+    it('a contribution row with a partial tuple (not written by this subsystem) fails, naming the key', async () => {
+      const t = fresh();
+      const l1 = t.link('1', t.tuple('Cessna', '172'));
+      await put(l1);
+      await table.doc.send(new PutCommand({ TableName: table.tableName, Item: { ...contributionKey(l1), type_designator: t.td } }));
+      const reconciler = createMatcherReconciler({ doc: table.doc, tableName: table.tableName, logger: silentLogger() });
+      await expect(reconciler.reconcile(toolTriggers([l1], 'repair', 'r'))).rejects.toThrow(
+        new RegExp(`partial or non-string tuple.*PK=${l1.PK} SK=${l1.SK.replace(/[#]/g, '.')}`),
+      );
+      await table.doc.send(new DeleteCommand({ TableName: table.tableName, Key: contributionKey(l1) }));
+      await run(insertRecord(l1));
     });
   });
 });

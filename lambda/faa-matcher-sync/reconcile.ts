@@ -1,0 +1,169 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { StreamRecordError, type RecordRef } from '../shared/errors';
+import type { RowKeys } from '../shared/key-rules';
+import { ruleMatches } from '../shared/key-rules';
+import { reconcileEach, type KeyResult, type Reconciler, type Trigger } from '../shared/trigger';
+import { decide, type Decision, type Tuple } from './domain';
+import { LEGACY_COUNT_ATTRIBUTE, matcherTupleKey } from './keys';
+import { FAA_LINK_KEY_RULES } from './ownership';
+import {
+  CorruptContributionError,
+  ITEM,
+  readLinkState,
+  recordedTuple,
+  transact,
+  transactionFor,
+  type DecrementForm,
+  type LinkState,
+} from './repository';
+import { backoffDelay, cancellationCodes, classifyDynamoError, DEFAULT_RETRY_POLICY, realSleep, type RetryPolicy } from './retry';
+
+export const SUBSYSTEM_NAME = 'faa-matcher-sync';
+
+export interface MatcherHooks {
+  /** Called after every read of a link's state, before anything is written (tests pause here). */
+  readonly afterRead?: (key: RowKeys, state: LinkState) => Promise<void>;
+}
+
+export interface MatcherDeps {
+  readonly doc: DynamoDBDocumentClient;
+  readonly tableName: string;
+  readonly logger: Logger;
+  /** Injected for tests; defaults to setTimeout. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly hooks?: MatcherHooks;
+}
+
+export interface MatcherKeyResult extends KeyResult {
+  readonly action: Decision['kind'];
+  /** Transactions sent, including failed ones (0 for a no-op). */
+  readonly transactions: number;
+  /** Re-reads after a condition failed (the truth moved between read and write). */
+  readonly conditionalRetries: number;
+}
+
+const label = (tuple: Tuple) => {
+  const key = matcherTupleKey(tuple);
+  return `${key.PK} ${key.SK}`;
+};
+
+export const acceptsLink = (key: RowKeys): boolean => FAA_LINK_KEY_RULES.some((rule) => ruleMatches(rule, key));
+
+/**
+ * The matcher's reconcile path (DESIGN §5/§9), shared by the stream handler and the tools.
+ *
+ * Per distinct link key: one strongly consistent read of the link and its contribution row; if the
+ * tuple the link should count toward differs from the recorded one, one TransactWriteItems moves
+ * the count, conditioned on the contribution row and the link's matcher fields as read. A failed
+ * condition on either means the truth moved: read again and decide again.
+ *
+ * The old tuple's -1 is optimistic: ADD -1 under `count > 1`. Only for a tuple's last link does
+ * that fail; the failed item returns the row (ReturnValuesOnConditionCheckFailure), and the same
+ * transaction is sent again with a Delete under `count = 1`. Cost: 1 read + 1 transaction, plus
+ * one more transaction when a tuple row goes away; never an extra read.
+ */
+export function createMatcherReconciler(deps: MatcherDeps): Reconciler & {
+  reconcile(triggers: readonly Trigger[]): Promise<MatcherKeyResult[]>;
+} {
+  const { doc, tableName, logger } = deps;
+  const sleep = deps.sleep ?? realSleep;
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...deps.retry };
+  const backoff = (attempt: number) => sleep(backoffDelay(attempt, policy));
+  const repoDeps = { doc, tableName, backoff, maxAttempts: policy.maxAttempts };
+
+  async function read(key: RowKeys): Promise<LinkState> {
+    const state = await readLinkState(repoDeps, key);
+    await deps.hooks?.afterRead?.(key, state);
+    return state;
+  }
+
+  async function reconcileKey(trigger: Trigger): Promise<MatcherKeyResult> {
+    const { key } = trigger;
+    const ref: RecordRef = { pk: key.PK, sk: key.SK, ...(trigger.origin.kind === 'stream' && { eventID: trigger.origin.eventID }) };
+    const fail = (reason: string, cause?: unknown) => new StreamRecordError(ref, `matcher reconcile: ${reason}`, { cause });
+    let transactions = 0;
+    let conditionalRetries = 0;
+    const readOrFail = async () => {
+      try {
+        return await read(key);
+      } catch (error) {
+        if (error instanceof StreamRecordError) throw error;
+        throw fail(error instanceof CorruptContributionError ? error.message : `read failed: ${String(error)}`, error);
+      }
+    };
+    let state = await readOrFail();
+    let form: DecrementForm = 'add';
+
+    for (;;) {
+      const decision = decide(recordedTuple(state), state.desired);
+      if (decision.kind === 'none') {
+        logger.debug('link already counted where it should be; nothing written', { pk: key.PK, sk: key.SK });
+        return { key, action: 'none', changed: false, transactions, conditionalRetries };
+      }
+      if (transactions >= policy.maxAttempts) {
+        throw fail(`gave up after ${transactions} transactions (the link or its counts kept changing, or throttling)`);
+      }
+      transactions += 1;
+      try {
+        await transact(doc, transactionFor(tableName, state, decision, form));
+        logger.debug('matcher counts moved', {
+          pk: key.PK,
+          sk: key.SK,
+          action: decision.kind,
+          ...('from' in decision && { from: label(decision.from) }),
+          ...('to' in decision && { to: label(decision.to) }),
+          transactions,
+        });
+        return { key, action: decision.kind, changed: true, transactions, conditionalRetries };
+      } catch (error) {
+        const cls = classifyDynamoError(error);
+        if (cls.kind === 'fatal') throw fail(`${cls.code}: ${(error as Error)?.message ?? error}`, error);
+        if (cls.kind === 'retryable') {
+          logger.warn('matcher transaction throttled or in conflict; backing off', { pk: key.PK, sk: key.SK, code: cls.code, transactions });
+          await backoff(transactions);
+          continue;
+        }
+        const codes = cancellationCodes(error);
+        const failed = (i: number) => codes[i] === 'ConditionalCheckFailed';
+        if (!failed(ITEM.contribution) && !failed(ITEM.link) && failed(ITEM.from) && decision.kind !== 'increment') {
+          form = nextForm(error, decision.from, fail);
+          continue; // the same conditions as read still guard the link and its contribution row
+        }
+        conditionalRetries += 1;
+        logger.debug('link or contribution changed since read; reading again', { pk: key.PK, sk: key.SK, codes, transactions });
+        await backoff(conditionalRetries);
+        state = await readOrFail();
+        form = 'add';
+      }
+    }
+  }
+
+  return {
+    name: SUBSYSTEM_NAME,
+    accepts: acceptsLink,
+    reconcile: (triggers) => reconcileEach(triggers, reconcileKey) as Promise<MatcherKeyResult[]>,
+  };
+}
+
+/** The old tuple's row as the failed decrement returned it decides the next form, or proves the counts wrong. */
+function nextForm(error: unknown, from: Tuple, fail: (reason: string) => StreamRecordError): DecrementForm {
+  const reasons = (error as { CancellationReasons?: { Item?: Record<string, never> }[] }).CancellationReasons;
+  const item = reasons?.[ITEM.from]?.Item;
+  const row = item ? unmarshall(item) : undefined;
+  const count = row?.count;
+  const legacy = row?.[LEGACY_COUNT_ATTRIBUTE];
+  if (row && typeof count === 'number' && Number.isInteger(count)) {
+    if (count > 1) return 'add';
+    if (count === 1 && legacy === undefined) return 'delete';
+  }
+  const found = row
+    ? `has count ${JSON.stringify(count)}${legacy === undefined ? '' : ` and ${LEGACY_COUNT_ATTRIBUTE} ${JSON.stringify(legacy)}`}`
+    : 'has no row';
+  throw fail(
+    `tuple ${label(from)} ${found} but the contribution row records this link as counted there; ` +
+      'refusing to decrement (counts changed outside this subsystem: audit them)',
+  );
+}
