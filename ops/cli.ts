@@ -1,0 +1,200 @@
+/**
+ * The operations CLI: `npm run ops -- <command> [options]`. A thin shell: it parses the
+ * command line, builds the SDK clients (standard credential and region resolution), runs the
+ * command's function and prints its report. Exit 0: all is well; 1: drift found or some keys
+ * failed; 2: usage error (one line, never a stack trace).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { parseArgs } from 'node:util';
+import { prepareTakeover } from '../lambda/faa-matcher-sync/takeover';
+import type { Invariant } from '../local/audit';
+import { runAudit } from './audit';
+import { runBackfill } from './backfill';
+import { errorMessage, processIo, runId, stderrLogger, UsageError, type OpsIo } from './common';
+import { folderStore, parseFrom, s3Store } from './failure-store';
+import { HELP } from './help';
+import { formatReport } from './report';
+import { progressBar } from './progress';
+import { createReconcilers, parseSubsystems } from './reconcile';
+import { runDlqRedrive, runRedrive } from './redrive';
+import { approximateItemCount } from './scan';
+import { apiKeyFromEnv, readTypesenseIndex } from './typesense';
+
+const COMMON = {
+  table: { type: 'string' },
+  endpoint: { type: 'string' },
+  region: { type: 'string' },
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean' },
+} as const;
+
+const OPTIONS = {
+  audit: { ...COMMON, segments: { type: 'string' }, rate: { type: 'string' }, only: { type: 'string' }, 'typesense-url': { type: 'string' }, 'typesense-api-key-env': { type: 'string' }, repair: { type: 'boolean' }, 'queue-url': { type: 'string' } },
+  backfill: { ...COMMON, segments: { type: 'string' }, rate: { type: 'string' }, 'page-size': { type: 'string' }, subsystems: { type: 'string' }, 'queue-url': { type: 'string' }, checkpoint: { type: 'string' }, 'dry-run': { type: 'boolean' }, takeover: { type: 'boolean' } },
+  redrive: { ...COMMON, from: { type: 'string' }, 's3-endpoint': { type: 'string' }, keep: { type: 'boolean' }, 'dlq-url': { type: 'string' }, subsystems: { type: 'string' }, 'queue-url': { type: 'string' }, 'dry-run': { type: 'boolean' } },
+  takeover: { ...COMMON },
+} as const;
+
+type Command = keyof typeof OPTIONS;
+type Values = Record<string, string | boolean | undefined>;
+
+function positiveInt(values: Values, name: string, fallback?: number): number | undefined {
+  const text = values[name];
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer (got ${JSON.stringify(text)})`);
+  return n;
+}
+
+function parseOnly(text: string | undefined): Set<Invariant> {
+  if (text === undefined) return new Set(['I1', 'I2', 'I3']);
+  const names = text.split(',').map((s) => s.trim().toUpperCase());
+  for (const n of names) if (!['I1', 'I2', 'I3'].includes(n)) throw new UsageError(`--only: unknown invariant ${JSON.stringify(n)} (known: I1, I2, I3)`);
+  return new Set(names as Invariant[]);
+}
+
+function parse(command: Command, args: string[]): { values: Values; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args, options: OPTIONS[command], strict: true, allowPositionals: command === 'takeover' });
+    return { values: values as Values, positionals };
+  } catch (error) {
+    // Node's messages are one line; drop its "To specify a positional..." hints.
+    throw new UsageError(`${command}: ${errorMessage(error).split('. ')[0]!.replace(/\.$/, '')}`);
+  }
+}
+
+export async function main(argv: readonly string[], io: OpsIo = processIo, env: NodeJS.ProcessEnv = process.env, signal?: AbortSignal): Promise<number> {
+  const [command, ...args] = argv;
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      io.stdout(`${HELP.main}\n`);
+      return command === undefined ? 2 : 0;
+    }
+    if (!(command in OPTIONS)) throw new UsageError(`unknown command ${JSON.stringify(command)} (commands: audit, backfill, redrive, takeover)`);
+    const { values, positionals } = parse(command as Command, args);
+    if (values.help) {
+      io.stdout(`${HELP[command]}\n`);
+      return 0;
+    }
+    const tableName = values.table as string | undefined;
+    if (!tableName) throw new UsageError(`${command}: --table is required`);
+    const endpoint = values.endpoint as string | undefined;
+    const region = values.region as string | undefined;
+    const clientConfig = { ...(endpoint && { endpoint }), ...(region && { region }) };
+    const client = new DynamoDBClient(clientConfig);
+    const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    const logger = stderrLogger(io, values.verbose ? 'info' : 'warn');
+    const sqs = new SQSClient(region ? { region } : {});
+    const queueUrl = values['queue-url'] as string | undefined;
+    const json = Boolean(values.json);
+    const print = (kind: string, report: object) => io.stdout(json ? `${JSON.stringify(report)}\n` : `${formatReport(kind, report)}\n`);
+    try {
+      switch (command as Command) {
+        case 'audit': {
+          const only = parseOnly(values.only as string | undefined);
+          const url = values['typesense-url'] as string | undefined;
+          const apiKey = url ? apiKeyFromEnv(values['typesense-api-key-env'] as string | undefined, env) : undefined;
+          const repair = values.repair
+            ? { reconcilers: createReconcilers({ doc, tableName, logger, subsystems: queueUrl ? ['typesense-sync', 'image-sync', 'faa-matcher-sync'] : ['image-sync', 'faa-matcher-sync'], sqs, ...(queueUrl && { queueUrl }) }), run: runId('repair') }
+            : undefined;
+          const bar = progressBar(io, 'audit: scanning', await approximateItemCount(client, tableName));
+          const report = await runAudit({
+            client,
+            tableName,
+            segments: positiveInt(values, 'segments', 4)!,
+            rate: positiveInt(values, 'rate', 0),
+            only,
+            ...(url && apiKey && { readIndex: () => readTypesenseIndex(url, apiKey) }),
+            ...(repair && { repair }),
+            onProgress: (n) => bar.update(n),
+          });
+          bar.finish();
+          print('audit', report);
+          return report.findings.length > 0 || (report.repair?.failures.length ?? 0) > 0 ? 1 : 0;
+        }
+        case 'backfill': {
+          const subsystems = parseSubsystems(values.subsystems as string | undefined);
+          const dryRun = Boolean(values['dry-run']);
+          // A dry run sends nothing, so it needs no queue.
+          const reconcilers = createReconcilers({ doc, tableName, logger, subsystems, sqs, ...((queueUrl ?? (dryRun ? 'dry-run' : undefined)) && { queueUrl: queueUrl ?? 'dry-run' }) });
+          const bar = progressBar(io, 'backfill', await approximateItemCount(client, tableName));
+          const report = await runBackfill({
+            client, doc, tableName, logger, reconcilers, dryRun,
+            run: runId('backfill'),
+            segments: positiveInt(values, 'segments', 4)!,
+            rate: positiveInt(values, 'rate', 0),
+            ...(positiveInt(values, 'page-size') && { pageSize: positiveInt(values, 'page-size') }),
+            ...(values.checkpoint !== undefined && { checkpointFile: values.checkpoint as string }),
+            takeover: Boolean(values.takeover),
+            ...(signal && { signal }),
+            onProgress: (n) => bar.update(n),
+          });
+          bar.finish();
+          print('backfill', report);
+          return report.complete && report.keys.failures.length === 0 ? 0 : 1;
+        }
+        case 'redrive': {
+          const from = values.from as string | undefined;
+          const dlqUrl = values['dlq-url'] as string | undefined;
+          if (!from === !dlqUrl) throw new UsageError('redrive: give exactly one of --from and --dlq-url');
+          const dryRun = Boolean(values['dry-run']);
+          const subsystems = parseSubsystems(values.subsystems as string | undefined);
+          const reconcilers = createReconcilers({ doc, tableName, logger, subsystems, sqs, ...((queueUrl ?? (dryRun ? 'dry-run' : undefined)) && { queueUrl: queueUrl ?? 'dry-run' }) });
+          const run = runId('redrive');
+          if (dlqUrl) {
+            const streams = new DynamoDBStreamsClient(clientConfig);
+            const report = await runDlqRedrive({ sqs, queueUrl: dlqUrl, streams, reconcilers, run, dryRun });
+            print('redrive', report);
+            return report.messages.some((m) => m.outcome === 'left') ? 1 : 0;
+          }
+          const source = parseFrom(from!);
+          const s3Endpoint = values['s3-endpoint'] as string | undefined;
+          const store =
+            source.kind === 'folder'
+              ? folderStore(source.dir)
+              : s3Store(new S3Client({ ...(region && { region }), ...(s3Endpoint && { endpoint: s3Endpoint, forcePathStyle: true }) }), source.bucket, source.prefix);
+          const bar = progressBar(io, 'redrive: objects', 0);
+          const report = await runRedrive({ store, reconcilers, run, dryRun, keep: Boolean(values.keep), onProgress: (n) => bar.update(n) });
+          bar.finish();
+          print('redrive', report);
+          return report.objects.some((o) => o.outcome === 'left') ? 1 : 0;
+        }
+        case 'takeover': {
+          if (positionals.length !== 1 || positionals[0] !== 'prepare') throw new UsageError('takeover: expected "takeover prepare" (release runs at the end of "backfill --takeover")');
+          const report = await prepareTakeover({ doc, tableName, logger });
+          print('takeover', report);
+          return 0;
+        }
+      }
+    } finally {
+      client.destroy();
+      sqs.destroy();
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`ops: ${error.message}\n`);
+      return 2;
+    }
+    io.stderr(`ops ${command}: ${errorMessage(error).split('\n')[0]}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+if (require.main === module) {
+  const controller = new AbortController();
+  // First Ctrl-C: finish the pages in flight and save the checkpoint; second: exit at once.
+  process.once('SIGINT', () => {
+    process.stderr.write('\nops: stopping after the pages in flight (Ctrl-C again to abort)\n');
+    controller.abort();
+    process.once('SIGINT', () => process.exit(130));
+  });
+  main(process.argv.slice(2), processIo, process.env, controller.signal).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,87 @@
+/** Help text of each command (`ops <command> --help`). */
+export const COMMON = `Common options:
+  --table NAME              the table (required)
+  --endpoint URL            DynamoDB (and Streams) endpoint, e.g. DynamoDB Local; default: AWS
+  --region REGION           default: the SDK's standard resolution (AWS_REGION, profile)
+  --json                    print one JSON document on stdout and nothing else (logs go to stderr)
+  --verbose                 log the reconcile paths' info lines to stderr
+  --help                    this text
+Credentials and the SQS endpoint come from the SDK's standard resolution (env, profile, AWS_ENDPOINT_URL_SQS).
+Exit status: 0 all is well; 1 drift found or some keys failed; 2 usage error.`;
+
+export const HELP: Record<string, string> = {
+  main: `Usage: npm run ops -- <command> [options]   (or: stream-fanout-ops <command> [options])
+
+Commands:
+  audit       report every violation of I1-I3 by key (read-only unless --repair)
+  backfill    trigger every key of the table through the subsystems' reconcile paths
+  redrive     trigger the keys of stream failures (S3 on-failure objects, or an SQS metadata DLQ)
+  takeover    prepare a table whose matcher counts another worker made (see backfill --takeover)
+
+Run "npm run ops -- <command> --help" for a command's options.`,
+  audit: `Usage: ops audit --table NAME [options]
+
+Scans the table in parallel segments and reports every violation of I1 (search), I2 (default
+image pointers) and I3 (matcher counts) by key. Every finding is re-checked once against strongly
+consistent reads of the partitions that decide it, so writes still draining through the stream
+are not reported; run it on a quiet or drained table for a definitive answer.
+
+  --segments N              parallel scan segments (default 4)
+  --rate N                  read at most N items per second (default: unlimited)
+  --only I1,I2,I3           invariants to check (default: all)
+  --typesense-url URL       check I1 against this Typesense server (export of each collection);
+                            without it, the projection's document count per collection is printed
+  --typesense-api-key-env VAR  name of the environment variable holding the API key (never the key itself)
+  --repair                  reconcile exactly the drifted keys: pointers and counts in process,
+                            search triggers (origin "repair") to --queue-url
+  --queue-url URL           the search queue (FIFO), needed by --repair for I1 findings
+
+With --json: {"findings":[{"invariant","pk","sk","problem",("collection","id")}],"checked":{...}}
+
+${COMMON}`,
+  backfill: `Usage: ops backfill --table NAME [options]
+
+Triggers every key of the table through each subsystem that accepts it: search triggers (origin
+"backfill") to --queue-url, pointers and counts reconciled in process. Safe while the table takes
+writes and the stream runs (every reconcile reads the truth and conditions its writes on it).
+
+  --subsystems LIST         typesense-sync,image-sync,faa-matcher-sync (default: all)
+  --queue-url URL           the search queue (FIFO); required when typesense-sync is included
+  --segments N              parallel scan segments (default 4)
+  --rate N                  read at most N keys per second (default: unlimited)
+  --page-size N             keys per scan page (default: DynamoDB's 1 MB pages)
+  --checkpoint FILE         resume from FILE and keep it up to date (each segment's position,
+                            written atomically after each page's keys were reconciled)
+  --dry-run                 count what would be triggered; write nothing
+  --takeover                after a complete, clean pass, release the legacy counts that
+                            "ops takeover prepare" snapshotted (matcher takeover, step 3)
+
+${COMMON}`,
+  redrive: `Usage: ops redrive --table NAME (--from SOURCE | --dlq-url URL) [options]
+
+  --from s3://BUCKET/PREFIX S3 on-failure objects (invocation record + payload); also
+  --from file:///DIR | DIR  a local folder with the same key layout (the local emulator's stand-in)
+  --s3-endpoint URL         S3-compatible endpoint (path-style addressing)
+  --keep                    tag (S3: redriven=<run>) or mark (folder: <object>.redriven) instead of deleting
+  --dlq-url URL             SQS DLQ of metadata messages (shard + sequence range); the range is
+                            re-read from the stream while it retains it, else reported (exit 1)
+  --subsystems LIST         subsystems to trigger (default: all)
+  --queue-url URL           the search queue (FIFO); required when typesense-sync is included
+  --dry-run                 read and count; trigger, delete and tag nothing
+
+An object or message is removed only when every one of its keys reconciled.
+
+${COMMON}`,
+  takeover: `Usage: ops takeover prepare --table NAME [options]
+
+Matcher takeover from another worker that already counted the links (tuples exist, no
+contribution rows). Procedure:
+  1. stop the old worker;
+  2. ops takeover prepare   snapshot each tuple's count into legacy_count (refuses when
+                            contribution rows exist: this matcher already counts);
+  3. deploy this matcher (its stream mapping starts counting changes);
+  4. ops backfill --takeover --subsystems faa-matcher-sync
+                            reconcile every link, then subtract legacy_count from each tuple.
+
+${COMMON}`,
+};
