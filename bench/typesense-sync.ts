@@ -12,6 +12,7 @@ import { SendMessageBatchCommand, SendMessageCommand, type SendMessageBatchComma
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { performance } from 'node:perf_hooks';
 import { applyInOrder, createStreamHandler, type Subsystem } from '../lambda/shared/runner';
+import { streamTrigger } from '../lambda/shared/trigger';
 import { planAction } from '../lambda/typesense-sync/diff';
 import { createTypesenseHandler, SUBSYSTEM_NAME } from '../lambda/typesense-sync/handler';
 import { outgoingMessage } from '../lambda/typesense-sync/messages';
@@ -80,7 +81,8 @@ function baselineHandler(sqs: ReturnType<typeof countingSqs>): Handler {
       applyInOrder(changes, async (change, position) => {
         const plan = planAction(change);
         if (plan.action === 'none') return;
-        const m = outgoingMessage(plan, change, position);
+        const { key, origin } = streamTrigger(change);
+        const m = outgoingMessage({ collection: plan.collection, id: plan.id, key, hint: plan.hint, origin }, position);
         await sqs.send(
           new SendMessageCommand({ QueueUrl: QUEUE_URL, MessageBody: m.body, MessageGroupId: m.groupId, MessageDeduplicationId: m.deduplicationId }),
         );

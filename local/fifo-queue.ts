@@ -420,6 +420,15 @@ export class LocalFifoQueue {
     return n;
   }
 
+  /** When the earliest in-flight message becomes receivable again (undefined when none is in flight). */
+  nextVisibleAtMs(): number | undefined {
+    let next: number | undefined;
+    for (const group of this.groups.values()) {
+      for (const m of group) if (m.inFlight && (next === undefined || m.inFlight.visibleAtMs < next)) next = m.inFlight.visibleAtMs;
+    }
+    return next;
+  }
+
   deadLetters(): readonly QueuedMessage[] {
     return this.dead;
   }

@@ -1,8 +1,10 @@
 /**
  * The whole pipeline on one machine: a table on DynamoDB Local, the three real handlers
  * behind the event-source-mapping emulator (with the stack's filters and settings), the
- * FIFO queue model in place of SQS, and a search index fed from it. `npm start`, the
- * chaos test and the benchmark all run this same assembly.
+ * FIFO queue model in place of SQS, and the real Typesense indexer behind an SQS-to-Lambda
+ * emulation, writing to the local Typesense stand-in (no Typesense server can run here) or
+ * to a real Typesense given by URL and key. `npm start`, the chaos test and the benchmark
+ * all run this same assembly.
  */
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
@@ -20,9 +22,15 @@ import { audit, type AuditResult } from './audit';
 import { localClientConfig } from './dynamodb-local';
 import { EsmEmulator, subsystemMappings, type DlqEntry, type EmulatorLog, type InvokeHook, type MappingCounters } from './esm-emulator';
 import { LocalFifoQueue, type FifoQueueOptions } from './fifo-queue';
-import { consumeIntoIndex, LocalSearchIndex } from './search-index';
+import { indexBatch, type IndexerOutcome } from '../lambda/typesense-indexer/handler';
+import { typesenseClient, typesenseSearchPort } from '../lambda/typesense-indexer/search';
+import type { Clock } from './clock';
+import { SqsLambda, type SqsLambdaCounters } from './sqs-lambda';
+import { startLocalTypesense, type LocalTypesense } from './typesense-server';
+import type { Client as TypesenseClient } from 'typesense';
 import { createTable, scanAll } from './table-io';
 import type { Item } from '../lambda/shared/decode';
+import { DEFAULT_INDEXER_RETRY } from '../lambda/typesense-indexer/retry';
 
 export const LOCAL_QUEUE_URL = 'https://sqs.local/000000000000/search-actions.fifo';
 
@@ -50,12 +58,22 @@ export interface PipelineOptions {
   readonly emulatorLog?: EmulatorLog;
   /** Sleep used by the handlers' own retry backoff (tests shorten it). */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** A real Typesense to index into; default: a local stand-in started with the pipeline. */
+  readonly typesense?: { readonly url: string; readonly apiKey: string };
+  /** The search queue's visibility timeout (default 200 ms locally: failed messages come back soon). */
+  readonly queueVisibilityTimeoutMs?: number;
 }
+
+/** The search queue's redrive policy, as the stack sets it. */
+export const SEARCH_QUEUE_MAX_RECEIVE_COUNT = 5;
 
 export interface PipelineReport {
   readonly counters: Record<string, MappingCounters>;
   readonly dynamoRequests: Record<string, Record<string, number>>;
+  /** Triggers queued, and per collection what the indexer did (upserts, deletes of present documents). */
   readonly queue: { readonly sent: number; readonly duplicates: number; readonly byCollection: Record<string, { upsert: number; delete: number }> };
+  /** The indexer's SQS event source: invocations, messages, failures; and the queue's dead letters. */
+  readonly indexer?: SqsLambdaCounters & { readonly deadLettered: number };
   readonly index: Record<string, number>;
   readonly pointers: number;
   readonly tuples: number;
@@ -67,7 +85,10 @@ export class LocalPipeline {
   readonly client: DynamoDBClient;
   readonly doc: DynamoDBDocumentClient;
   readonly queue: LocalFifoQueue;
-  readonly index: LocalSearchIndex;
+  /** The local Typesense stand-in (undefined when a real Typesense was given). */
+  typesense?: LocalTypesense;
+  private typesenseClient?: TypesenseClient;
+  private indexer?: SqsLambda;
   readonly emulator: EsmEmulator;
   readonly tableName: string;
   /** DynamoDB requests per subsystem and command, as the handlers made them. */
@@ -80,8 +101,13 @@ export class LocalPipeline {
     const config = localClientConfig(options.endpoint);
     this.client = new DynamoDBClient(config);
     this.doc = DynamoDBDocumentClient.from(this.client, { marshallOptions: { removeUndefinedValues: true } });
-    this.queue = new LocalFifoQueue({ queueUrl: LOCAL_QUEUE_URL, deduplicationScope: 'messageGroup', ...options.queue });
-    this.index = new LocalSearchIndex({ collections: COLLECTION_SCHEMAS.map((s) => s.name) });
+    this.queue = new LocalFifoQueue({
+      queueUrl: LOCAL_QUEUE_URL,
+      deduplicationScope: 'messageGroup',
+      visibilityTimeoutMs: options.queueVisibilityTimeoutMs ?? 200,
+      maxReceiveCount: SEARCH_QUEUE_MAX_RECEIVE_COUNT,
+      ...options.queue,
+    });
 
     const logger = (name: SubsystemName) => new Logger({ serviceName: name, logLevel: (options.logLevel ?? 'WARN') as never });
     const handlers = {
@@ -116,52 +142,84 @@ export class LocalPipeline {
 
   /** Each subsystem gets its own client (as each Lambda has), instrumented to count and to inject faults. */
   private subsystemDoc(subsystem: SubsystemName): DynamoDBDocumentClient {
+    return DynamoDBDocumentClient.from(this.countedClient(subsystem, this.dynamoRequests[subsystem]), { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  private countedClient(subsystem: SubsystemName | undefined, counts: Record<string, number>): DynamoDBClient {
     const client = new DynamoDBClient(localClientConfig(this.options.endpoint));
     this.subsystemClients.push(client);
-    const counts = this.dynamoRequests[subsystem];
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const command = String(context.commandName ?? 'unknown').replace(/Command$/, '');
-        this.options.beforeDynamo?.({ subsystem, command, input: args.input });
+        if (subsystem) this.options.beforeDynamo?.({ subsystem, command, input: args.input });
         const result = await next(args);
         counts[command] = (counts[command] ?? 0) + 1;
-        this.options.afterDynamo?.({ subsystem, command, input: args.input });
+        if (subsystem) this.options.afterDynamo?.({ subsystem, command, input: args.input });
         return result;
       },
       { step: 'initialize', name: 'localPipelineHooks' },
     );
-    return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    return client;
+  }
+
+  /** DynamoDB requests of the indexer (BatchGetItem), by command. */
+  readonly indexerDynamoRequests: Record<string, number> = {};
+
+  /** Starts the local Typesense stand-in (unless one was given) and wires the real indexer behind the SQS event source emulation. */
+  private async startIndexer(): Promise<void> {
+    const target = this.options.typesense ?? (this.typesense = await startLocalTypesense());
+    this.typesenseClient = typesenseClient([target.url], target.apiKey);
+    const logger = new Logger({ serviceName: 'typesense-indexer', logLevel: (this.options.logLevel ?? 'WARN') as never });
+    const retry = this.options.sleep ? { sleep: this.options.sleep } : {};
+    const deps = {
+      ddb: this.countedClient(undefined, this.indexerDynamoRequests),
+      tableName: this.tableName,
+      search: typesenseSearchPort(this.typesenseClient, { ...DEFAULT_INDEXER_RETRY, ...retry }, logger),
+      logger,
+      retry,
+    };
+    this.indexer = new SqsLambda({
+      queue: this.queue,
+      // The event source waits on the queue's clock (a FakeClock in tests, so no real waits).
+      ...(isClock(this.options.queue?.clock) && { clock: this.options.queue.clock }),
+      handler: async (event) => {
+        const outcome: IndexerOutcome = await indexBatch(deps, event.Records);
+        for (const [collection, c] of Object.entries(outcome.byCollection)) {
+          const counts = (this.actions[collection] ??= { upsert: 0, delete: 0 });
+          counts.upsert += c.upserted;
+          counts.delete += c.deleted;
+        }
+        return outcome.response;
+      },
+    });
   }
 
   async start(): Promise<void> {
     if (this.options.createTable !== false) {
       await createTable(this.client, this.tableName);
     }
+    await this.startIndexer();
     await this.emulator.start();
   }
 
-  /** Applies every receivable queue message to the index, counting actions by collection. */
+  /** Runs the indexer until the search queue is empty (failed messages come back after the visibility timeout). Returns messages processed. */
   async consumeQueue(): Promise<number> {
-    const before = this.index.stats();
-    const applied = await consumeIntoIndex(this.queue, this.index);
-    const after = this.index.stats();
-    for (const [collection, stats] of Object.entries(after)) {
-      const prev = before[collection];
-      const counts = (this.actions[collection] ??= { upsert: 0, delete: 0 });
-      counts.upsert += stats.upserts - (prev?.upserts ?? 0);
-      counts.delete += stats.deletes - (prev?.deletes ?? 0);
-    }
-    return applied;
+    if (!this.indexer) throw new Error('LocalPipeline: start() first');
+    const before = this.indexer.counters().deleted;
+    await this.indexer.drain();
+    return this.indexer.counters().deleted - before;
   }
 
-  /** Waits until every mapping caught up with the stream, then empties the queue into the index. */
+  /** Waits until every mapping caught up with the stream, then lets the indexer empty the search queue. */
   async drain(timeoutMs?: number): Promise<void> {
     await this.emulator.drain(timeoutMs === undefined ? {} : { timeoutMs });
     await this.consumeQueue();
   }
 
-  snapshotIndex(): Map<string, Map<string, unknown>> {
-    return new Map(this.index.collections().map((c) => [c, this.index.documents(c) as Map<string, unknown>]));
+  /** The index as the audit sees it: every collection exported through the Typesense API. */
+  async snapshotIndex(): Promise<Map<string, Map<string, unknown>>> {
+    if (!this.typesenseClient) throw new Error('LocalPipeline: start() first');
+    return exportIndex(this.typesenseClient);
   }
 
   async rows(): Promise<Item[]> {
@@ -171,15 +229,17 @@ export class LocalPipeline {
   async report(): Promise<PipelineReport> {
     const rows = await this.rows();
     const queue = this.queue.stats();
+    const index = await this.snapshotIndex();
     return {
       counters: this.emulator.counters(),
       dynamoRequests: this.dynamoRequests,
       queue: { sent: queue.sent, duplicates: queue.duplicates, byCollection: this.actions },
-      index: Object.fromEntries(this.index.collections().map((c) => [c, this.index.size(c)])),
+      ...(this.indexer && { indexer: { ...this.indexer.counters(), deadLettered: queue.deadLettered } }),
+      index: Object.fromEntries([...index].map(([c, docs]) => [c, docs.size])),
       pointers: rows.filter((r) => String(r.PK).startsWith(IMAGE_PK_PREFIX) && r.SK === DEFAULT_SK).length,
       tuples: rows.filter((r) => String(r.PK).startsWith(MATCHER_TUPLE_PK_PREFIX)).length,
       dlq: this.emulator.dlq(),
-      audit: audit(rows, this.snapshotIndex()),
+      audit: audit(rows, index),
     };
   }
 
@@ -189,5 +249,27 @@ export class LocalPipeline {
     if (options.dropTable) await this.client.send(new DeleteTableCommand({ TableName: this.tableName }));
     for (const c of this.subsystemClients) c.destroy();
     this.client.destroy();
+    await this.typesense?.stop();
   }
+}
+
+const isClock = (c: unknown): c is Clock => typeof (c as Clock | undefined)?.sleep === 'function';
+
+/** Every collection the specs feed, exported through the API (a missing collection is empty). */
+export async function exportIndex(client: TypesenseClient): Promise<Map<string, Map<string, unknown>>> {
+  const out = new Map<string, Map<string, unknown>>();
+  const existing = new Set((await client.collections().retrieve()).map((c) => c.name));
+  for (const { name } of COLLECTION_SCHEMAS) {
+    const docs = new Map<string, unknown>();
+    if (existing.has(name)) {
+      const jsonl = await client.collections(name).documents().export();
+      for (const line of jsonl.split('\n')) {
+        if (line.trim() === '') continue;
+        const doc = JSON.parse(line) as { id: string };
+        docs.set(doc.id, doc);
+      }
+    }
+    out.set(name, docs);
+  }
+  return out;
 }

@@ -1,43 +1,62 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import type { StreamChange } from '../shared/decode';
 import { ChangeFailedError } from '../shared/errors';
 import type { RowKeys } from '../shared/key-rules';
 import { createStreamHandler, type Subsystem } from '../shared/runner';
+import { streamTrigger } from '../shared/trigger';
 import { planAction } from './diff';
 import { outgoingMessage, planCalls, SQS_MAX_BATCH_BYTES, SQS_MAX_BATCH_ENTRIES, SQS_MAX_MESSAGE_BYTES, type BatchLimits, type OutgoingMessage } from './messages';
-import { DEFAULT_RETRY_POLICY, sendCalls, type RetryPolicy, type SqsSender } from './queue';
+import { DEFAULT_RETRY_POLICY, sendCalls, type Deadline, type RetryPolicy, type SqsSender } from './queue';
 import { matchIndexedSpec } from './specs';
 
 export type SubsystemLog = Pick<Logger, 'debug' | 'info' | 'warn'>;
 
+/** Time kept in hand at the deadline: one SQS request timeout (lambda/typesense-sync/sqs-client.ts) plus 2 s. */
+export const DEADLINE_MARGIN_MS = 7_000;
+
 export interface TypesenseSubsystemDeps {
   /** Anything with SQSClient's `send` for SendMessageBatchCommand (SQSClient, a mock, a local FIFO model). */
   readonly sqs: SqsSender;
-  /** The Typesense FIFO queue. */
+  /** The search queue (FIFO). */
   readonly queueUrl: string;
   readonly logger: SubsystemLog;
   /** Overrides of the send retry policy (tests inject `sleep`). */
   readonly retry?: Partial<RetryPolicy>;
-  /** The queue's MaximumMessageSize; default 256 KiB. */
+  /** The queue's MaximumMessageSize; default SQS_MAX_MESSAGE_BYTES (1 MiB). */
   readonly maxMessageBytes?: number;
   readonly batchLimits?: Partial<BatchLimits>;
+  /** Milliseconds left in this invocation (the handler wires the Lambda context in). */
+  readonly remainingMs?: () => number | undefined;
+  readonly deadlineMarginMs?: number;
 }
 
 export const SUBSYSTEM_NAME = 'typesense-sync';
 
+export function batchLimitsOf(deps: Pick<TypesenseSubsystemDeps, 'batchLimits'>): BatchLimits {
+  return {
+    maxEntries: Math.min(SQS_MAX_BATCH_ENTRIES, deps.batchLimits?.maxEntries ?? SQS_MAX_BATCH_ENTRIES),
+    maxBatchBytes: deps.batchLimits?.maxBatchBytes ?? SQS_MAX_BATCH_BYTES,
+  };
+}
+
+export function deadlineOf(deps: Pick<TypesenseSubsystemDeps, 'remainingMs' | 'deadlineMarginMs'>): Deadline | undefined {
+  const remaining = deps.remainingMs;
+  if (!remaining) return undefined;
+  return { remainingMs: () => remaining() ?? Number.POSITIVE_INFINITY, marginMs: deps.deadlineMarginMs ?? DEADLINE_MARGIN_MS };
+}
+
 /**
  * typesense-sync as the shared runner sees it: owns the rows of the specs that feed a
- * collection; turns each owned change into at most one queue action (upsert/delete) and
- * sends them in order, batched. No Typesense call here: the indexer reads the queue.
+ * collection; turns each owned change into at most one trigger (DESIGN §3 v2), skipping
+ * only changes that provably change nothing indexed, and sends them in order, batched.
+ * It needs the images (for the skip rule only); no Typesense call here.
  */
 export function createTypesenseSubsystem(deps: TypesenseSubsystemDeps): Subsystem {
   const { sqs, queueUrl, logger } = deps;
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...deps.retry };
   const maxMessageBytes = deps.maxMessageBytes ?? SQS_MAX_MESSAGE_BYTES;
-  const limits: BatchLimits = {
-    maxEntries: Math.min(SQS_MAX_BATCH_ENTRIES, deps.batchLimits?.maxEntries ?? SQS_MAX_BATCH_ENTRIES),
-    maxBatchBytes: deps.batchLimits?.maxBatchBytes ?? SQS_MAX_BATCH_BYTES,
-  };
+  const limits = batchLimitsOf(deps);
 
   return {
     name: SUBSYSTEM_NAME,
@@ -49,17 +68,15 @@ export function createTypesenseSubsystem(deps: TypesenseSubsystemDeps): Subsyste
       for (const [position, change] of changes.entries()) {
         const record = { pk: change.keys.PK, sk: change.keys.SK, eventID: change.eventID };
         try {
-          const plan = planAction(change, (problem) =>
-            logger.warn('old image has a malformed attribute; sending the action without the no-op check', {
-              ...record,
-              attribute: problem.attribute,
-            }),
+          const plan = planAction(change, (which, problem) =>
+            logger.warn('image has a malformed attribute; sending the trigger without the skip check', { ...record, image: which, attribute: problem.attribute }),
           );
           if (plan.action === 'none') {
-            logger.debug('no queue action', { ...record, reason: plan.reason, collection: plan.collection, id: plan.id });
+            logger.debug('no trigger', { ...record, reason: plan.reason, collection: plan.collection, id: plan.id });
             continue;
           }
-          messages.push(outgoingMessage(plan, change, position, maxMessageBytes));
+          const { origin, key } = streamTrigger(change);
+          messages.push(outgoingMessage({ collection: plan.collection, id: plan.id, key, hint: plan.hint, origin }, position, maxMessageBytes));
         } catch (error) {
           // Stop planning here; everything before this record is still sent, so the
           // runner's "all before `position` took effect" holds.
@@ -69,16 +86,27 @@ export function createTypesenseSubsystem(deps: TypesenseSubsystemDeps): Subsyste
       }
 
       const calls = planCalls(messages, limits);
-      logger.info('typesense actions', { changes: changes.length, messages: messages.length, calls: calls.length });
+      logger.info('search triggers', { changes: changes.length, messages: messages.length, calls: calls.length });
       // Throws ChangeFailedError for the earliest message that did not land, always
       // earlier than a planning failure (messages only cover records before it).
-      await sendCalls(sqs, queueUrl, calls, policy, logger);
+      await sendCalls(sqs, queueUrl, calls, policy, logger, deadlineOf(deps));
       if (planFailure) throw new ChangeFailedError(planFailure.position, planFailure.error);
     },
   };
 }
 
-/** The Lambda handler: the shared ordered runner around the typesense subsystem. */
+/** The Lambda handler: the shared ordered runner around the typesense subsystem, aware of the invocation's deadline. */
 export function createTypesenseHandler(deps: TypesenseSubsystemDeps & { readonly logger: Logger }) {
-  return createStreamHandler(createTypesenseSubsystem(deps), deps.logger);
+  let context: Context | undefined;
+  const subsystem = createTypesenseSubsystem({ ...deps, remainingMs: deps.remainingMs ?? (() => context?.getRemainingTimeInMillis()) });
+  const handler = createStreamHandler(subsystem, deps.logger);
+  // Lambda runs one invocation at a time per container, so one slot is enough.
+  return async (event: DynamoDBStreamEvent, ctx?: Context) => {
+    context = ctx;
+    try {
+      return await handler(event, ctx);
+    } finally {
+      context = undefined;
+    }
+  };
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { TriggerOrigin } from '../shared/trigger';
 
 /**
  * Identifier rules (DESIGN §3): document ids, FIFO message group ids and deduplication ids.
@@ -50,10 +51,13 @@ export function messageGroupId(collection: string, id: string): string {
 }
 
 /**
- * FIFO MessageDeduplicationId, derived from the source record alone: a redelivered or
- * retried record gives the same id, so SQS drops the copy within its 5-minute window.
- * Two records never share one (eventID is unique within the stream).
+ * FIFO MessageDeduplicationId, derived from the trigger's origin (DESIGN §3):
+ * - stream: from the eventID, so a redelivered or retried record gives the same id and SQS
+ *   drops the copy within its 5-minute window (eventIDs are unique within the stream);
+ * - a tool run: from the run, so a rerun of the same run is deduplicated but a backfill,
+ *   a repair or a redrive never collides with the stream's triggers or with another run.
  */
-export function deduplicationId(eventID: string, collection: string, id: string): string {
-  return sha256(`${eventID}\n${collection}\n${id}`);
+export function deduplicationId(origin: TriggerOrigin, collection: string, id: string): string {
+  const source = origin.kind === 'stream' ? `stream\n${origin.eventID}` : `${origin.kind}\n${origin.run}`;
+  return sha256(`${source}\n${collection}\n${id}`);
 }

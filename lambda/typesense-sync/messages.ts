@@ -1,42 +1,34 @@
-import type { StreamChange } from '../shared/decode';
 import { StreamRecordError, type RecordRef } from '../shared/errors';
-import type { SearchDocument } from './documents';
-import { refOf, type Action } from './diff';
+import type { RowKeys } from '../shared/key-rules';
+import type { TriggerOrigin } from '../shared/trigger';
 import { deduplicationId, messageGroupId } from './ids';
 
-/** The Typesense queue message, version 1 (DESIGN §3). The JSON body of one FIFO message. */
-export interface QueueMessageSource {
-  readonly pk: string;
-  readonly sk: string;
-  readonly eventID: string;
-  readonly sequenceNumber: string;
-  /** Epoch seconds, as the stream gives it; null when the record has none. */
-  readonly approximateCreationDateTime: number | null;
+/**
+ * The search queue message, version 2 (DESIGN §3, §9; docs/queue-message.schema.json): a
+ * trigger naming a document and the row it is projected from. `hint` is what the sender
+ * saw (tools send 'upsert', meaning "unknown: read the row"); the indexer never trusts it.
+ */
+export type QueueHint = 'upsert' | 'delete';
+
+export interface QueueMessage {
+  readonly v: 2;
+  readonly collection: string;
+  readonly id: string;
+  readonly key: { readonly pk: string; readonly sk: string };
+  readonly hint: QueueHint;
+  readonly origin: TriggerOrigin;
 }
 
-export type QueueMessage =
-  | {
-      readonly v: 1;
-      readonly action: 'upsert';
-      readonly collection: string;
-      readonly id: string;
-      readonly document: SearchDocument;
-      readonly source: QueueMessageSource;
-    }
-  | {
-      readonly v: 1;
-      readonly action: 'delete';
-      readonly collection: string;
-      readonly id: string;
-      readonly source: QueueMessageSource;
-    };
-
-/** SQS's default (and classic) maximum message size, and the maximum SendMessageBatch payload. */
-export const SQS_MAX_MESSAGE_BYTES = 256 * 1024;
-export const SQS_MAX_BATCH_BYTES = 256 * 1024;
+/**
+ * SQS's maximum message size (1 MiB since 2025) and the queue's MaximumMessageSize: the
+ * stack sets the queue attribute from this constant, so the two cannot drift apart.
+ */
+export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
+/** SendMessageBatch's maximum total payload (raised with the message size). */
+export const SQS_MAX_BATCH_BYTES = 1_048_576;
 export const SQS_MAX_BATCH_ENTRIES = 10;
 
-/** One message ready to send, tied to the change (position in apply's list) it came from. */
+/** One message ready to send, tied to the trigger (position in the caller's list) it came from. */
 export interface OutgoingMessage {
   readonly position: number;
   readonly ref: RecordRef;
@@ -48,45 +40,63 @@ export interface OutgoingMessage {
   readonly bytes: number;
 }
 
-export function queueMessage(action: Action, change: StreamChange): QueueMessage {
-  const source: QueueMessageSource = {
-    pk: change.keys.PK,
-    sk: change.keys.SK,
-    eventID: change.eventID,
-    sequenceNumber: change.sequenceNumber,
-    approximateCreationDateTime: change.approximateCreationDateTime ?? null,
+// Characters an SQS body may hold (XML 1.0's Char production); anything else is refused.
+const NOT_SQS_CHAR = /[^\u0009\u000A\u000D\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/**
+ * JSON text that holds only characters SQS accepts and parses back to the same value.
+ * JSON.stringify already escapes control characters and lone surrogates; what is left
+ * (U+FFFE, U+FFFF) can only occur inside strings, where `\uXXXX` means the same thing.
+ */
+export function sqsSafeJson(value: unknown): string {
+  return JSON.stringify(value).replace(NOT_SQS_CHAR, (char) =>
+    [...Array(char.length).keys()].map((i) => `\\u${char.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''),
+  );
+}
+
+export const refOfTrigger = (key: RowKeys, origin: TriggerOrigin): RecordRef => ({
+  pk: key.PK,
+  sk: key.SK,
+  ...(origin.kind === 'stream' ? { eventID: origin.eventID } : { eventID: `${origin.kind}:${origin.run}` }),
+});
+
+export interface TriggerTarget {
+  readonly collection: string;
+  readonly id: string;
+  readonly key: RowKeys;
+  readonly hint: QueueHint;
+  readonly origin: TriggerOrigin;
+}
+
+export function queueMessage(target: TriggerTarget): QueueMessage {
+  return {
+    v: 2,
+    collection: target.collection,
+    id: target.id,
+    key: { pk: target.key.PK, sk: target.key.SK },
+    hint: target.hint,
+    origin: target.origin,
   };
-  return action.action === 'upsert'
-    ? { v: 1, action: 'upsert', collection: action.collection, id: action.id, document: action.document, source }
-    : { v: 1, action: 'delete', collection: action.collection, id: action.id, source };
 }
 
 /**
- * The outgoing message of one action-yielding record: exactly one per record, never
- * coalesced with other records of the same document (DESIGN §8, trap 1). A body over
- * `maxMessageBytes` is a StreamRecordError naming the record.
+ * The outgoing message of one trigger: exactly one per trigger. A body over
+ * `maxMessageBytes` (a key near DynamoDB's limits) is a StreamRecordError naming the record.
  */
-export function outgoingMessage(
-  action: Action,
-  change: StreamChange,
-  position: number,
-  maxMessageBytes: number = SQS_MAX_MESSAGE_BYTES,
-): OutgoingMessage {
-  const body = JSON.stringify(queueMessage(action, change));
+export function outgoingMessage(target: TriggerTarget, position: number, maxMessageBytes: number = SQS_MAX_MESSAGE_BYTES): OutgoingMessage {
+  const body = sqsSafeJson(queueMessage(target));
   const bytes = Buffer.byteLength(body, 'utf8');
+  const ref = refOfTrigger(target.key, target.origin);
   if (bytes > maxMessageBytes) {
-    throw new StreamRecordError(
-      refOf(change),
-      `queue message for ${action.collection}/${action.id} is ${bytes} bytes, over the queue maximum of ${maxMessageBytes}`,
-    );
+    throw new StreamRecordError(ref, `queue message for ${target.collection}/${target.id} is ${bytes} bytes, over the queue maximum of ${maxMessageBytes}`);
   }
   return {
     position,
-    ref: refOf(change),
-    collection: action.collection,
-    id: action.id,
-    groupId: messageGroupId(action.collection, action.id),
-    deduplicationId: deduplicationId(change.eventID, action.collection, action.id),
+    ref,
+    collection: target.collection,
+    id: target.id,
+    groupId: messageGroupId(target.collection, target.id),
+    deduplicationId: deduplicationId(target.origin, target.collection, target.id),
     body,
     bytes,
   };
@@ -98,7 +108,7 @@ export interface BatchLimits {
 }
 
 /**
- * Splits messages (in stream order) into SendMessageBatch calls, greedily and in order:
+ * Splits messages (in trigger order) into SendMessageBatch calls, greedily and in order:
  * a call ends when it holds `maxEntries` messages, when the next message's group is
  * already in it, or when the next message would push it over `maxBatchBytes`. So each
  * call is a contiguous run of the messages and holds at most one message per group

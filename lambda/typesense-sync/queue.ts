@@ -64,12 +64,34 @@ export function isRetryableEntry(entry: BatchResultErrorEntry): boolean {
 export type SendLog = Pick<Logger, 'warn'>;
 
 /**
+ * The function's deadline, as seen from inside an invocation. Sending stops when less than
+ * `marginMs` is left (before a call, or before a backoff sleep that would cross it), so the
+ * handler reports a partial failure instead of being killed by the timeout with its
+ * outcome unknown. `marginMs` must cover one SQS request timeout plus the response.
+ */
+export interface Deadline {
+  remainingMs(): number;
+  readonly marginMs: number;
+}
+
+function checkDeadline(deadline: Deadline | undefined, first: OutgoingMessage, upcomingMs: number): void {
+  if (!deadline) return;
+  const left = deadline.remainingMs();
+  if (left - upcomingMs < deadline.marginMs) {
+    throw new ChangeFailedError(
+      first.position,
+      new StreamRecordError(first.ref, `stopped sending before the function's deadline (${left} ms left, margin ${deadline.marginMs} ms); ${first.collection}/${first.id} and later triggers are retried`),
+    );
+  }
+}
+
+/**
  * Sends the calls strictly one after another. Resolves when every message landed;
  * otherwise throws ChangeFailedError for the earliest message that did not.
  *
  * Why this keeps each document's messages in order (I1, DESIGN §7/§8):
  * - a call holds at most one message per group and calls are contiguous runs of the
- *   messages in stream order, so a later message of a document is always in a later call;
+ *   messages in trigger order, so a later message of a document is always in a later call;
  * - a later call is issued only after every message of the earlier calls landed;
  * - on a failure we stop and report the earliest failed message's record. Messages after
  *   it in the same call may have landed: each is then its document's newest message so far
@@ -84,8 +106,9 @@ export async function sendCalls(
   calls: readonly (readonly OutgoingMessage[])[],
   policy: RetryPolicy,
   log?: SendLog,
+  deadline?: Deadline,
 ): Promise<void> {
-  for (const call of calls) await sendOneCall(sqs, queueUrl, call, policy, log);
+  for (const call of calls) await sendOneCall(sqs, queueUrl, call, policy, log, deadline);
 }
 
 async function sendOneCall(
@@ -94,9 +117,11 @@ async function sendOneCall(
   call: readonly OutgoingMessage[],
   policy: RetryPolicy,
   log?: SendLog,
+  deadline?: Deadline,
 ): Promise<void> {
   let pending = [...call];
   for (let attempt = 1; ; attempt += 1) {
+    checkDeadline(deadline, pending[0]!, 0);
     const byEntryId = new Map(pending.map((m) => [`e${m.position}`, m]));
     let output: SendMessageBatchCommandOutput;
     try {
@@ -123,6 +148,7 @@ async function sendOneCall(
         );
       }
       const delay = backoffMs(policy, attempt);
+      checkDeadline(deadline, first, delay);
       log?.warn('SendMessageBatch threw; retrying the call', { attempt, delayMs: delay, entries: pending.length, error: errorText(error) });
       await policy.sleep(delay);
       continue;
@@ -156,6 +182,7 @@ async function sendOneCall(
       );
     }
     const delay = backoffMs(policy, attempt);
+    checkDeadline(deadline, failed[0]!.message, delay);
     log?.warn('SendMessageBatch entries failed; retrying them', {
       attempt,
       delayMs: delay,

@@ -18,6 +18,8 @@ function expectInvariants(result: Awaited<ReturnType<typeof runChaos>>) {
   expect(counters.reduce((n, c) => n + c.bisects, 0)).toBeGreaterThan(0);
   // I4: with faults below the retry limit nothing is dead-lettered, so every effect landed.
   expect(report.dlq).toEqual([]);
+  expect(report.indexer?.deadLettered).toBe(0);
+  expect(report.indexer?.messages).toBeGreaterThan(0);
   // I1, I2, I3.
   expect(report.audit.drift).toEqual([]);
   expect(report.audit.checked.documents).toBeGreaterThan(20);

@@ -8,6 +8,12 @@ describe('npm start CLI', () => {
     expect(parseCli(['--keep-running', '--records', '5000', '--seed', '7', '--port', '8000', '--verbose'])).toEqual({ keepRunning: true, records: 5000, seed: 7, port: 8000, verbose: true });
   });
 
+  it('points the indexer at a real Typesense with --typesense-url and --typesense-api-key (both or neither)', () => {
+    expect(parseCli(['--typesense-url', 'http://localhost:8108/', '--typesense-api-key', 'xyz']).typesense).toEqual({ url: 'http://localhost:8108', apiKey: 'xyz' });
+    expect(() => parseCli(['--typesense-url', 'http://localhost:8108'])).toThrow(/go together/);
+    expect(() => parseCli(['--typesense-url', 'localhost', '--typesense-api-key', 'k'])).toThrow(/http\(s\) URL/);
+  });
+
   it.each([[['--records', 'many']], [['--records', '0']], [['--port', '-1']], [['--bogus']]])('rejects %j', (argv) => {
     expect(() => parseCli(argv)).toThrow();
   });
@@ -27,6 +33,7 @@ describe('npm start CLI', () => {
     pointers: 1,
     tuples: 0,
     dlq: [],
+    indexer: { invocations: 2, messages: 3, deleted: 3, failed: 1, functionErrors: 0, deadLettered: 0 },
     audit: { drift, checked: { documents: 1, entities: 1, tuples: 0 } },
   });
 
@@ -35,6 +42,7 @@ describe('npm start CLI', () => {
     expect(text).toMatch(/image-sync\s+10\s+6\s+4\s+1\s+0\s+0/);
     expect(text).toMatch(/registry\s+2 upserts\s+1 deletes\s+-> 1 documents/);
     expect(text).toContain('no drift');
+    expect(text).toContain('Indexer: 2 invocations, 3 messages received, 1 failed (redelivered), 0 dead-lettered');
   });
 
   it('lists drift instead of claiming none', () => {

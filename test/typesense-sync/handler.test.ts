@@ -4,7 +4,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createTypesenseHandler, createTypesenseSubsystem } from '../../lambda/typesense-sync/handler';
 import { messageGroupId } from '../../lambda/typesense-sync/ids';
-import type { QueueMessage } from '../../lambda/typesense-sync/messages';
+import { SQS_MAX_MESSAGE_BYTES, type QueueMessage } from '../../lambda/typesense-sync/messages';
 import { insertRecord, modifyRecord, removeRecord, streamEvent } from '../support/events';
 import { faaRow, foreignRow, icaoManufacturerRow, icaoTypeRow, imageRow, insertChange, variantRow, without } from './support/rows';
 
@@ -61,7 +61,7 @@ beforeEach(() => {
 });
 
 describe('diff -> queue action', () => {
-  it('INSERT of an indexable row -> upsert, body exactly per DESIGN §3 (v1)', async () => {
+  it('INSERT of an indexable row -> an upsert trigger, body exactly per DESIGN §3 (v2: no document)', async () => {
     const { handler } = setup();
     const record = insertRecord(faaRow('N12345'), { eventID: 'evt-1', sequenceNumber: '4100' });
     const response = await handler(streamEvent(record));
@@ -71,20 +71,21 @@ describe('diff -> queue action', () => {
     expect(calls()[0]!.QueueUrl).toBe(QUEUE_URL);
     expect(entry!.MessageGroupId).toBe('registry:faa.N12345');
     expect(JSON.parse(entry!.MessageBody!)).toEqual({
-      v: 1,
-      action: 'upsert',
+      v: 2,
       collection: 'registry',
       id: 'faa.N12345',
-      document: expect.objectContaining({ id: 'faa.N12345', registration: 'N12345', registry_source: 'FAA', owner_name: 'JANE DOE' }),
-      source: { pk: 'AIRCRAFT#REGISTRY#FAA', sk: 'DETAIL#N12345', eventID: 'evt-1', sequenceNumber: '4100', approximateCreationDateTime: 1_780_000_000 },
+      key: { pk: 'AIRCRAFT#REGISTRY#FAA', sk: 'DETAIL#N12345' },
+      hint: 'upsert',
+      origin: { kind: 'stream', eventID: 'evt-1', sequenceNumber: '4100', approximateCreationDateTime: 1_780_000_000 },
     });
-    expect(Object.keys(JSON.parse(entry!.MessageBody!))).toEqual(['v', 'action', 'collection', 'id', 'document', 'source']);
+    expect(Object.keys(JSON.parse(entry!.MessageBody!))).toEqual(['v', 'collection', 'id', 'key', 'hint', 'origin']);
+    expect(entry!.MessageBody).not.toContain('JANE DOE');
   });
 
-  it('MODIFY of an indexed attribute -> upsert with the new document', async () => {
+  it('MODIFY of an indexed attribute -> an upsert trigger', async () => {
     const { handler } = setup();
     await handler(streamEvent(modifyRecord(icaoTypeRow('B738'), icaoTypeRow('B738', { model: '737-800 NG' }))));
-    expect(bodies()).toEqual([expect.objectContaining({ action: 'upsert', collection: 'icao_aircraft', id: 'B738', document: expect.objectContaining({ model: '737-800 NG' }) })]);
+    expect(bodies()).toEqual([expect.objectContaining({ hint: 'upsert', collection: 'icao_aircraft', id: 'B738', key: { pk: 'ICAO#AIRCRAFT', sk: 'TYPE#B738' } })]);
   });
 
   it('MODIFY of a non-indexed attribute only -> nothing sent, one debug line', async () => {
@@ -92,23 +93,23 @@ describe('diff -> queue action', () => {
     const response = await handler(streamEvent(modifyRecord(faaRow('N1'), faaRow('N1', { last_seen: '2026-02-02', unrelated: 7 }))));
     expect(failedIds(response)).toEqual([]);
     expect(calls()).toHaveLength(0);
-    const noAction = logs.debug.mock.calls.filter(([message]) => message === 'no queue action');
+    const noAction = logs.debug.mock.calls.filter(([message]) => message === 'no trigger');
     expect(noAction).toHaveLength(1);
     expect(noAction[0]![1]).toEqual(expect.objectContaining({ reason: 'unchanged', pk: 'AIRCRAFT#REGISTRY#FAA', sk: 'DETAIL#N1' }));
   });
 
-  it('REMOVE of an indexed row -> delete without a document', async () => {
+  it('REMOVE of an indexed row -> a delete trigger', async () => {
     const { handler } = setup();
     await handler(streamEvent(removeRecord(imageRow('N1', 'a'))));
     const [body] = bodies();
-    expect(body).toEqual(expect.objectContaining({ v: 1, action: 'delete', collection: 'aircraft_images', id: 'N1.a' }));
+    expect(body).toEqual(expect.objectContaining({ v: 2, hint: 'delete', collection: 'aircraft_images', id: 'N1.a' }));
     expect(body).not.toHaveProperty('document');
   });
 
   it('MODIFY that makes the row non-indexable (required field removed) -> delete', async () => {
     const { handler } = setup();
     await handler(streamEvent(modifyRecord(icaoManufacturerRow('AIRBUS'), without(icaoManufacturerRow('AIRBUS'), 'name'))));
-    expect(bodies()).toEqual([expect.objectContaining({ action: 'delete', collection: 'icao_manufacturers', id: 'AIRBUS' })]);
+    expect(bodies()).toEqual([expect.objectContaining({ hint: 'delete', collection: 'icao_manufacturers', id: 'AIRBUS' })]);
   });
 
   it('MODIFY that makes a non-indexable row indexable -> upsert; REMOVE or MODIFY of a never-indexable row -> nothing', async () => {
@@ -122,7 +123,7 @@ describe('diff -> queue action', () => {
         removeRecord(without(foreignRow('G-XYZ'), 'model')),
       ),
     );
-    expect(bodies().map((b) => [b.action, b.id])).toEqual([['upsert', 'foreign.G-ABCD']]);
+    expect(bodies().map((b) => [b.hint, b.id])).toEqual([['upsert', 'foreign.G-ABCD']]);
   });
 
   it('ICAO#VARIANTS rows are never sent: not owned by the handler, and a direct apply sends nothing', async () => {
@@ -145,10 +146,10 @@ describe('diff -> queue action', () => {
     expect(logs.error).not.toHaveBeenCalled();
   });
 
-  it('a malformed OLD image does not block the record: the action is sent and a warning names the attribute', async () => {
+  it('a malformed OLD image does not block the record: the trigger is sent and a warning names the attribute', async () => {
     const { handler, logs } = setup();
     await handler(streamEvent(modifyRecord(faaRow('N1', { year_manufactured: 'nineteen' }), faaRow('N1'))));
-    expect(bodies().map((b) => b.action)).toEqual(['upsert']);
+    expect(bodies().map((b) => b.hint)).toEqual(['upsert']);
     expect(logs.warn).toHaveBeenCalledWith(expect.stringContaining('malformed'), expect.objectContaining({ attribute: 'year_manufactured' }));
   });
 
@@ -222,8 +223,10 @@ describe('SendMessageBatch batching', () => {
     const perCall = calls().map((c) => c.Entries!.map((e) => e.MessageGroupId));
     expect(perCall).toEqual([['registry:faa.A1', 'registry:faa.B1'], ['registry:faa.A1', 'registry:faa.C1'], ['registry:faa.A1']]);
     for (const groups of perCall) expect(new Set(groups).size).toBe(groups.length);
-    // No coalescing: one message per record, in order.
-    expect(bodies().filter((b) => b.id === 'faa.A1').map((b) => b.action === 'upsert' && b.document.model)).toEqual(['172S', 'v2', 'v3']);
+    // One trigger per record, in stream order (the indexer collapses them, reading the row once).
+    const seqs = bodies().filter((b) => b.id === 'faa.A1').map((b) => Number((b.origin as { sequenceNumber: string }).sequenceNumber));
+    expect(seqs).toHaveLength(3);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
   });
 });
 
@@ -264,7 +267,7 @@ describe('SQS failures', () => {
     const records = [insertRecord(v1), modifyRecord(v1, faaRow('N1', { model: 'v2' }))];
     sqsMock.on(SendMessageBatchCommand).resolvesOnce({ Failed: [{ Id: 'e0', Code: 'InternalError', SenderFault: false }], Successful: [] });
     expect(await invoke(handler, records)).toEqual(records.map(seq));
-    expect(entries().map((e) => JSON.parse(e.MessageBody!).source.eventID)).toEqual([records[0]!.eventID]);
+    expect(entries().map((e) => JSON.parse(e.MessageBody!).origin.eventID)).toEqual([records[0]!.eventID]);
   });
 
   it('throttled / server-fault entries are retried alone with backoff, then the batch succeeds', async () => {
@@ -336,7 +339,7 @@ describe('SQS failures', () => {
 
   it('a message over the queue maximum is an error naming the record; earlier records are still sent', async () => {
     const { handler, logs } = setup({ maxMessageBytes: 2_000 });
-    const big = insertRecord(imageRow('N1', 'big', { caption: 'c'.repeat(3_000) }), { eventID: 'evt-oversize' });
+    const big = insertRecord(imageRow('N1', `big${'k'.repeat(3_000)}`), { eventID: 'evt-oversize' });
     const records = [insertRecord(faaRow('N1')), big, insertRecord(faaRow('N2'))];
     const response = await handler(streamEvent(...records));
     expect(failedIds(response)).toEqual(records.slice(1).map(seq));
@@ -346,22 +349,23 @@ describe('SQS failures', () => {
     expect(logged).toMatch(/over the queue maximum of 2000/);
   });
 
-  it('the default maximum is 256 KiB', async () => {
+  it('the maximum is 1 MiB, and a 300 KB registry row flows (its trigger is small: the document is not in it)', async () => {
+    expect(SQS_MAX_MESSAGE_BYTES).toBe(1_048_576);
     const { handler } = setup();
-    const fits = insertRecord(imageRow('N1', 'a', { caption: 'c'.repeat(250 * 1024) }));
-    const tooBig = insertRecord(imageRow('N1', 'b', { caption: 'c'.repeat(256 * 1024) }));
-    const response = await handler(streamEvent(fits, tooBig));
-    expect(failedIds(response)).toEqual([seq(tooBig)]);
-    expect(calls()).toHaveLength(1);
+    const big = insertRecord(faaRow('N1', { owner_name: 'o'.repeat(300 * 1024) }));
+    const response = await handler(streamEvent(big));
+    expect(failedIds(response)).toEqual([]);
+    expect(entries()[0]!.MessageBody!.length).toBeLessThan(1_000);
   });
 
-  it('a malformed new image (number that would round) fails that record after earlier ones were sent', async () => {
-    const { handler } = setup();
+  it('a malformed new image (number that would round) still sends its trigger: the indexer projects the row and fails loudly there', async () => {
+    const { handler, logs } = setup();
     const bad = insertRecord(faaRow('N2', { year_manufactured: 12345678901234567890n }));
     const records = [insertRecord(faaRow('N1')), bad, insertRecord(faaRow('N3'))];
     const response = await handler(streamEvent(...records));
-    expect(failedIds(response)).toEqual(records.slice(1).map(seq));
-    expect(bodies().map((b) => b.id)).toEqual(['faa.N1']);
+    expect(failedIds(response)).toEqual([]);
+    expect(bodies().map((b) => b.id)).toEqual(['faa.N1', 'faa.N2', 'faa.N3']);
+    expect(logs.warn).toHaveBeenCalledWith(expect.stringContaining('malformed'), expect.objectContaining({ image: 'NewImage', attribute: 'year_manufactured' }));
   });
 });
 

@@ -1,6 +1,5 @@
 import { NumberValueImpl as NumberValue } from '@aws-sdk/util-dynamodb';
 import { decodeRecord } from '../../lambda/shared/decode';
-import { StreamRecordError } from '../../lambda/shared/errors';
 import { owns as subsystemOwns } from '../../lambda/subsystems';
 import { planAction } from '../../lambda/typesense-sync/diff';
 import { AttributeError, COLLECTION_SCHEMAS, type CollectionSchema, type SearchDocument } from '../../lambda/typesense-sync/documents';
@@ -185,19 +184,13 @@ describe('numbers are never silently rounded (DESIGN §8)', () => {
     expect(() => indexed('faa-registry').toDocument(row)).toThrow(/12345678901234567890 is not exactly representable/);
   });
 
-  it('a record whose new image holds such a number fails with a StreamRecordError naming it', () => {
+  it('a record whose new image holds such a number is not skipped: its trigger goes out and the problem is reported naming the attribute', () => {
     const record = insertRecord(imageRow('N1', 'a', { width: 9007199254740993n }), { eventID: 'evt-big' });
     const change = decodeRecord(record);
-    let caught: unknown;
-    try {
-      planAction(change);
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(StreamRecordError);
-    expect((caught as Error).message).toContain('9007199254740993');
-    expect((caught as Error).message).toContain('eventID=evt-big');
-    expect((caught as Error).message).toContain('PK=IMAGES#ORG#SYSTEM#ENTITY#REGISTRATION#ID#N1');
+    const problems: string[] = [];
+    const plan = planAction(change, (which, error) => problems.push(`${which} ${error.message}`));
+    expect(plan).toMatchObject({ action: 'trigger', hint: 'upsert', collection: 'aircraft_images' });
+    expect(problems).toEqual([expect.stringMatching(/^NewImage attribute width: number 9007199254740993/)]);
   });
 
   it('more than 15 significant digits also refuses; an exactly representable number passes', () => {

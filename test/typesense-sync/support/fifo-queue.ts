@@ -5,6 +5,7 @@ import {
   type SendMessageBatchResultEntry,
 } from '@aws-sdk/client-sqs';
 import type { QueueMessage } from '../../../lambda/typesense-sync/messages';
+import { matchIndexedSpec } from '../../../lambda/typesense-sync/specs';
 
 /**
  * An in-process model of an SQS FIFO queue, behind the same `send(command)` the handler
@@ -129,23 +130,31 @@ export class FifoQueueModel {
 
 export type SearchIndex = Map<string, Map<string, Record<string, unknown>>>;
 
+/** The current row for a key, as the indexer reads it when it runs. */
+export type RowLookup = (key: { PK: string; SK: string }) => Record<string, unknown> | undefined;
+
 /**
- * The indexer: applies every group's messages in FIFO order (groups are independent, so
- * the interleaving across groups does not matter). Upsert replaces the document, delete
- * removes it (a delete of an absent id is a no-op).
+ * The indexer (DESIGN §11, v2): applies every group's triggers in FIFO order by reading the
+ * row now and projecting it (groups are independent, so the interleaving across groups does
+ * not matter). A projected document replaces the indexed one; no document removes it.
  */
-export function drainInto(queue: FifoQueueModel, index: SearchIndex = new Map()): SearchIndex {
+export function drainInto(queue: FifoQueueModel, readRow: RowLookup, index: SearchIndex = new Map()): SearchIndex {
   for (const messages of queue.messagesByGroup().values()) {
-    for (const { body } of messages) applyMessage(index, JSON.parse(body) as QueueMessage);
+    for (const { body } of messages) applyMessage(index, JSON.parse(body) as QueueMessage, readRow);
   }
   return index;
 }
 
-export function applyMessage(index: SearchIndex, message: QueueMessage): void {
-  if (message.v !== 1) throw new Error(`unknown message version ${String(message.v)}`);
+export function applyMessage(index: SearchIndex, message: QueueMessage, readRow: RowLookup): void {
+  if (message.v !== 2) throw new Error(`unknown message version ${String(message.v)}`);
+  const key = { PK: message.key.pk, SK: message.key.sk };
+  const spec = matchIndexedSpec(key);
+  if (!spec || spec.collection !== message.collection || spec.documentId(key) !== message.id) throw new Error(`trigger does not match its key: ${JSON.stringify(message)}`);
+  const row = readRow(key);
+  const document = row ? spec.toDocument(row as never) : null;
   const docs = index.get(message.collection) ?? new Map<string, Record<string, unknown>>();
   index.set(message.collection, docs);
-  if (message.action === 'upsert') docs.set(message.id, { ...message.document });
+  if (document) docs.set(message.id, { ...document });
   else docs.delete(message.id);
 }
 

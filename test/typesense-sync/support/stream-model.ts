@@ -30,6 +30,11 @@ export class TableModel {
     this.records.push(removeRecord(old));
   }
 
+  /** The current row for a key (what the indexer reads when it runs). */
+  row(key: { PK: string; SK: string }): Row | undefined {
+    return this.rows.get(keyOf(key));
+  }
+
   /** I1's right-hand side: the current rows through the specs. */
   projection(): SearchIndex {
     const index: SearchIndex = new Map();
