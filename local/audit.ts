@@ -179,7 +179,12 @@ export function auditMatcher(rows: readonly Item[]): { drift: Finding[]; tuples:
   return { drift, tuples: carriers.size };
 }
 
-export function audit(rows: readonly Item[], index: IndexSnapshot): AuditResult & { readonly drift: readonly Finding[] } {
+/** What `audit` returns: an AuditResult whose drift entries are full findings. */
+export interface FindingsResult extends AuditResult {
+  readonly drift: readonly Finding[];
+}
+
+export function audit(rows: readonly Item[], index: IndexSnapshot): FindingsResult {
   const search = auditSearch(rows, index);
   const images = auditImages(rows);
   const matcher = auditMatcher(rows);
