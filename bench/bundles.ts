@@ -6,15 +6,24 @@
  * Cold init: a fresh Node 22 process per sample loads the bundle the way the runtime
  * does (require, then read `handler`), timed inside the process with performance.now
  * around require; the median of RUNS samples is reported. Goals (issue 12 §5): <= 300 KB,
- * <= 50 ms. Times are reported, never asserted. Run alone: `npx tsx bench/bundles.ts`.
+ * <= 50 ms. Also the per-record log line's CPU cost in typesense-sync (benchRecordLog).
+ * Times are reported, never asserted. Run alone: `npx tsx bench/bundles.ts [samples]`.
  */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { buildSync, type Metafile } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { Console } from 'node:console';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Writable } from 'node:stream';
 import { BUNDLE, esbuildOptions, NAIVE_BUNDLE, type BundleSettings } from '../lib/bundling';
+import { createTypesenseHandler } from '../lambda/typesense-sync/handler';
 import { ensureNode22, node22Unavailable } from '../local/node22';
+import { insertRecord, streamEvent } from '../test/support/events';
 
 const ROOT = resolve(__dirname, '..');
 const RUNS = 15;
@@ -110,6 +119,62 @@ const kb = (bytes: number) => Math.round(bytes / 102.4) / 10;
 const ms = (value: number) => Math.round(value * 10) / 10;
 const camel = (name: string) => name.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
 
+/**
+ * typesense-sync's CPU per record on a 100-record batch, at LOG_LEVEL=INFO (the per-record line
+ * off: the default since it moved to DEBUG) and at DEBUG (one 'stream record' line per record,
+ * which INFO used to print). Lines go through Powertools to /dev/null with synchronous writes, as
+ * stdout does on Lambda; SQS is a fake that accepts every entry. Alternating batches.
+ */
+export async function benchRecordLog(iterations = 300): Promise<Record<string, number>> {
+  const fd = openSync('/dev/null', 'w');
+  const lines = { INFO: 0, DEBUG: 0 };
+  const logger = (level: 'INFO' | 'DEBUG') => {
+    const log = new Logger({ serviceName: 'typesense-sync', logLevel: level });
+    const stdout = new Writable({ write: (chunk, _encoding, done) => (lines[level]++, writeSync(fd, chunk), done()) });
+    // Powertools keeps its Console in a plain property; point it at /dev/null.
+    return Object.assign(log, { console: new Console({ stdout, stderr: stdout }) });
+  };
+  const sqs = {
+    send: async (command: SendMessageBatchCommand) => ({
+      Successful: (command.input.Entries ?? []).map((e) => ({ Id: e.Id!, MessageId: e.Id!, MD5OfMessageBody: '' })),
+      Failed: [],
+      $metadata: {},
+    }),
+  };
+  const records = 100;
+  const event: DynamoDBStreamEvent = streamEvent(
+    ...Array.from({ length: records }, (_, i) =>
+      insertRecord({ PK: 'AIRCRAFT#REGISTRY#FAA', SK: `DETAIL#N${10_000 + i}`, registration: `N${10_000 + i}`, manufacturer: 'CESSNA', model: '172S', owner_name: `OWNER ${i}` }),
+    ),
+  );
+  type Handler = (e: DynamoDBStreamEvent) => Promise<unknown>;
+  const handlers = {
+    INFO: createTypesenseHandler({ sqs: sqs as never, queueUrl: SAMPLE_ENV.TYPESENSE_QUEUE_URL!, logger: logger('INFO') }) as Handler,
+    DEBUG: createTypesenseHandler({ sqs: sqs as never, queueUrl: SAMPLE_ENV.TYPESENSE_QUEUE_URL!, logger: logger('DEBUG') }) as Handler,
+  };
+  const elapsed = { INFO: 0, DEBUG: 0 };
+  const warmup = 30;
+  try {
+    for (let i = 0; i < warmup + iterations; i++) {
+      if (i === warmup) (lines.INFO = 0), (lines.DEBUG = 0);
+      for (const level of ['INFO', 'DEBUG'] as const) {
+        const start = performance.now();
+        await handlers[level](event);
+        if (i >= warmup) elapsed[level] += performance.now() - start;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const usPerRecord = (level: 'INFO' | 'DEBUG') => ms((elapsed[level] * 1000) / (iterations * records));
+  return {
+    typesenseSyncUsPerRecordAtInfo: usPerRecord('INFO'),
+    typesenseSyncLinesPerBatchAtInfo: lines.INFO / iterations,
+    typesenseSyncUsPerRecordAtDebug: usPerRecord('DEBUG'),
+    typesenseSyncLinesPerBatchAtDebug: lines.DEBUG / iterations,
+  };
+}
+
 export async function benchBundles(runs = RUNS): Promise<Record<string, number | string>> {
   const skip = node22Unavailable();
   const node = skip ? undefined : ensureNode22();
@@ -144,7 +209,7 @@ export async function benchBundles(runs = RUNS): Promise<Record<string, number |
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return figures;
+  return { ...figures, ...(await benchRecordLog()) };
 }
 
 if (require.main === module) {

@@ -4,7 +4,7 @@ import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEven
 import { decodeRecord, readKeys, type StreamChange } from './decode';
 import { ChangeFailedError, StreamRecordError } from './errors';
 import type { RowKeys } from './key-rules';
-import { recordSummary } from './log';
+import { logRecord } from './log';
 import { streamTrigger, type Reconciler } from './trigger';
 
 /** A subsystem as the runner sees it. */
@@ -97,7 +97,7 @@ export class OrderedStreamProcessor extends BatchProcessor {
           continue;
         }
         const change = decodeRecord(record, { images: this.subsystem.needsImages !== false });
-        this.log.info('stream record', recordSummary(change));
+        logRecord(this.log, change);
         changes.push(change);
         recordIndexOf.push(index);
       } catch (error) {
