@@ -72,7 +72,7 @@ const withValues = (values: Record<string, unknown>) => (Object.keys(values).len
 
 /**
  * "The pointer is still exactly as read": it exists and each image-sync attribute has the
- * value read (or is still absent). Attributes other writers may add are not compared.
+ * value read (or is still absent or NULL). Attributes other writers may add are not compared.
  */
 function unchangedCondition(pointer: PointerRow): Condition {
   const parts = ['attribute_exists(#PK)'];
@@ -80,7 +80,8 @@ function unchangedCondition(pointer: PointerRow): Condition {
   for (const field of POINTER_FIELDS) {
     const value = pointer[field];
     if (value === undefined || value === null) {
-      parts.push(`attribute_not_exists(#${field})`);
+      parts.push(absent(field));
+      values[':null_type'] = 'NULL';
     } else {
       parts.push(`#${field} = :was_${field}`);
       values[`:was_${field}`] = value;

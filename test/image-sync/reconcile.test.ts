@@ -215,6 +215,21 @@ describe('image-sync input handling', () => {
     );
   });
 
+  it('NULL attributes read as absent on both sides, and the conditions agree (no endless re-reads)', async () => {
+    const entity = newEntity('ICAO');
+    const image = imageRow(entity, 1, { caption: null });
+    const sync = imageSync(table);
+    expect(await sync.run(await writer.put(image))).toEqual({ batchItemFailures: [] }); // create: source check "caption absent or NULL"
+    expect(await readPointer(table, entity)).not.toHaveProperty('caption');
+
+    await writePointer(table, entity, { ...pointerFor(image, 'earlier'), thumbnail_url: null, caption: null }); // someone wrote NULLs
+    sync.io.reset();
+    expect(await sync.run(await writer.put({ ...image, width: 1 }))).toEqual({ batchItemFailures: [] }); // repair: pointer condition with NULLs
+    expect(sync.io.writes()).toHaveLength(1);
+    expect(await readPointer(table, entity)).toEqual({ ...defaultPointerKey(entity), ...pointerFor({ ...image, caption: undefined }) }); // NULLs removed
+    await expectI2(entity);
+  });
+
   it('the pointer row and other non-image rows are skipped without any request', async () => {
     const entity = newEntity();
     const sync = imageSync(table);
