@@ -111,6 +111,20 @@ describe('faa-matcher-sync races between a tool reconcile and the stream handler
     await handler()(streamEvent(removeRecord(l)));
   });
 
+  it('two reconciles of the same unchanged link (backfill and stream) both read contribution=none: the second fails its contribution check, counted once', async () => {
+    const l = link(A);
+    await putLink(table.doc, table.tableName, l);
+    const pause = pauseAfterFirstRead(l);
+    const running = backfill(pause.hooks).reconcile(toolTriggers([l], 'backfill', 'race-dup'));
+    expect((await pause.atPause).contribution).toEqual({ kind: 'absent' });
+    expect((await handler()(streamEvent(insertRecord(l)))).batchItemFailures).toEqual([]);
+    pause.release();
+    expect((await running)[0]).toMatchObject({ action: 'none', conditionalRetries: 1 });
+    expect((await counts())[keyA]).toBe(1);
+    await deleteLink(table.doc, table.tableName, l);
+    await handler()(streamEvent(removeRecord(l)));
+  });
+
   it('the last two links of a tuple deleted concurrently: one ADD -1, then the Delete at count 1 (learned from the failed condition, no extra read)', async () => {
     const l1 = link(A);
     const l2 = link(A);
