@@ -1,9 +1,11 @@
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { checkIntRange, checkLogLevel, checkSecretArn, ConfigError, parseStreamArn, parseTypesenseNodes, STARTING_POSITIONS } from './config';
 import type { StreamMappingSettings } from './mapping-settings';
 import type { StreamFanoutStackProps } from './stream-fanout-stack';
 
 /** Context keys the app reads (README, "Context keys"). */
 export const CONTEXT_KEYS = [
+  'stackName',
   'tableName',
   'tableStreamArn',
   'alarmTopicArn',
@@ -15,41 +17,55 @@ export const CONTEXT_KEYS = [
   'retryAttempts',
   'maxRecordAgeSeconds',
   'startingPosition',
+  'failureRetentionDays',
+  'typesenseNodes',
+  'typesenseApiKeySecretArn',
+  'searchQueueAgeAlarmSeconds',
 ] as const;
 
 type ContextKey = (typeof CONTEXT_KEYS)[number];
 
-/** Builds stack props from CDK context (`-c key=value` or cdk.json), checking every value. */
-export function propsFromContext(get: (key: ContextKey) => unknown): StreamFanoutStackProps {
+/** Keys the CDK CLI itself may put in the context without a `:` (cdk.context.json). */
+const CLI_KEYS = new Set(['acknowledged-issue-numbers']);
+
+/**
+ * Unknown keys are errors (a typo such as `batchSiz` would otherwise be ignored silently).
+ * CDK's own keys are not ours to check: feature flags (`@aws-cdk/...:...`), `aws:cdk:*` and
+ * cached lookups (`availability-zones:account=...`) all contain a `:`.
+ */
+export function checkContextKeys(context: Record<string, unknown>): void {
+  const known = new Set<string>(CONTEXT_KEYS);
+  const unknown = Object.keys(context).filter((key) => !key.includes(':') && !CLI_KEYS.has(key) && !known.has(key));
+  if (unknown.length > 0) {
+    throw new ConfigError(`unknown context key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known keys: ${CONTEXT_KEYS.join(', ')}`);
+  }
+}
+
+/** Builds stack props from CDK context (`-c key=value` or cdk.json), checking every key and value. */
+export function propsFromContext(context: Record<string, unknown>): StreamFanoutStackProps {
+  checkContextKeys(context);
   const str = (key: ContextKey) => {
-    const v = get(key);
+    const v = context[key];
     return v === undefined || v === '' ? undefined : String(v);
   };
   const int = (key: ContextKey, min: number, max: number) => {
     const v = str(key);
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new Error(`context ${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
-    }
-    return n;
+    return v === undefined ? undefined : checkIntRange(key, context[key], min, max);
   };
 
   const tableName = str('tableName');
   const tableStreamArn = str('tableStreamArn');
   if ((tableName === undefined) !== (tableStreamArn === undefined)) {
-    throw new Error('context tableName and tableStreamArn go together: give both to use an existing table, or neither to create one');
+    throw new ConfigError('tableName and tableStreamArn go together: give both to use an existing table, or neither to create one');
   }
-  if (tableStreamArn !== undefined && !/^arn:aws[\w-]*:dynamodb:[\w-]+:\d{12}:table\/[^/]+\/stream\/.+$/.test(tableStreamArn)) {
-    throw new Error(`context tableStreamArn is not a DynamoDB stream ARN: ${tableStreamArn}`);
-  }
+  if (tableStreamArn !== undefined) parseStreamArn(tableStreamArn);
 
   const startingPosition = str('startingPosition');
-  if (startingPosition !== undefined && startingPosition !== 'TRIM_HORIZON' && startingPosition !== 'LATEST') {
-    throw new Error(`context startingPosition must be TRIM_HORIZON or LATEST, got ${JSON.stringify(startingPosition)}`);
+  if (startingPosition !== undefined && !(STARTING_POSITIONS as readonly string[]).includes(startingPosition)) {
+    throw new ConfigError(`startingPosition must be one of ${STARTING_POSITIONS.join(', ')}, got ${JSON.stringify(startingPosition)}`);
   }
   const mapping: Partial<StreamMappingSettings> = {
-    startingPosition,
+    startingPosition: startingPosition as StreamMappingSettings['startingPosition'] | undefined,
     batchSize: int('batchSize', 1, 10_000),
     maxBatchingWindowSeconds: int('maxBatchingWindowSeconds', 0, 300),
     retryAttempts: int('retryAttempts', 0, 10_000),
@@ -57,15 +73,26 @@ export function propsFromContext(get: (key: ContextKey) => unknown): StreamFanou
   };
   const retentionDays = int('logRetentionDays', 1, 3653);
   if (retentionDays !== undefined && !Object.values(logs.RetentionDays).includes(retentionDays)) {
-    throw new Error(`context logRetentionDays must be one of CloudWatch's retention values, got ${retentionDays}`);
+    throw new ConfigError(`logRetentionDays must be one of CloudWatch's retention values (1, 3, 5, 7, 14, 30, 60, 90, ...), got ${retentionDays}`);
   }
+  const logLevel = str('logLevel');
+
+  const nodes = str('typesenseNodes');
+  const secretArn = str('typesenseApiKeySecretArn');
+  if ((nodes === undefined) !== (secretArn === undefined)) {
+    throw new ConfigError('typesenseNodes and typesenseApiKeySecretArn go together: give both to deploy the indexer, or neither');
+  }
+  if (secretArn !== undefined) checkSecretArn(secretArn);
 
   return {
-    existingTable: tableName && tableStreamArn ? { tableName, tableStreamArn } : undefined,
+    ...(tableName && tableStreamArn && { tableName, tableStreamArn }),
     mapping: Object.fromEntries(Object.entries(mapping).filter(([, v]) => v !== undefined)),
     alarmTopicArn: str('alarmTopicArn'),
-    logLevel: str('logLevel'),
+    logLevel: logLevel === undefined ? undefined : checkLogLevel(logLevel),
     logRetention: retentionDays as logs.RetentionDays | undefined,
     iteratorAgeAlarmSeconds: int('iteratorAgeAlarmSeconds', 1, 604_800),
+    failureRetentionDays: int('failureRetentionDays', 1, 3650),
+    searchQueueAgeAlarmSeconds: int('searchQueueAgeAlarmSeconds', 1, 1_209_600),
+    ...(nodes && secretArn && { indexer: { typesenseNodes: parseTypesenseNodes(nodes), typesenseApiKeySecretArn: secretArn } }),
   };
 }

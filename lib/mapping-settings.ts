@@ -8,9 +8,14 @@ export interface StreamMappingSettings {
   readonly batchSize: number;
   /** Seconds Lambda may wait to fill a batch. Default 1: bulk loads batch well, latency stays low. */
   readonly maxBatchingWindowSeconds: number;
-  /** Retries after the first attempt before the batch goes to the DLQ. Default 10 (Lambda's own default is infinite). */
+  /** Retries after the first attempt before the batch goes to the failure bucket. Default 10 (Lambda's own default is infinite). */
   readonly retryAttempts: number;
-  /** Records older than this go to the DLQ instead of being processed. Default 86400 (24 h, the stream's retention). */
+  /**
+   * Records older than this go to the failure bucket instead of being processed. Default 21600
+   * (6 h): well below the stream's 24 h retention, so a record still failing reaches the bucket
+   * (which keeps the whole record) before the stream trims it. At 24 h it could be trimmed first
+   * and be lost.
+   */
   readonly maxRecordAgeSeconds: number;
   /** Split a failing batch in two and retry each half. Default true: isolates a poison record. */
   readonly bisectBatchOnError: boolean;
@@ -24,7 +29,7 @@ export const DEFAULT_MAPPING_SETTINGS: StreamMappingSettings = {
   batchSize: 100,
   maxBatchingWindowSeconds: 1,
   retryAttempts: 10,
-  maxRecordAgeSeconds: 86_400,
+  maxRecordAgeSeconds: 21_600,
   bisectBatchOnError: true,
   parallelizationFactor: 1,
   startingPosition: 'TRIM_HORIZON',

@@ -1,31 +1,75 @@
-import { propsFromContext } from '../../lib/context';
+import { checkContextKeys, CONTEXT_KEYS, propsFromContext } from '../../lib/context';
 import { requireEnv } from '../../lambda/shared/env';
+import { CDK_JSON_CONTEXT } from './synth';
 
-const from = (ctx: Record<string, unknown>) => propsFromContext((key) => ctx[key]);
+const from = (ctx: Record<string, unknown>) => propsFromContext(ctx);
+const arn = 'arn:aws:dynamodb:eu-west-1:123456789012:table/platform/stream/2026-01-01T00:00:00.000';
+const secret = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:typesense-admin-AbCdEf';
 
 describe('CDK context', () => {
-  it('defaults to a new table and the documented mapping settings', () => {
-    expect(from({})).toEqual({ existingTable: undefined, mapping: {}, alarmTopicArn: undefined, logLevel: undefined, logRetention: undefined, iteratorAgeAlarmSeconds: undefined });
-  });
-
-  it('reads an existing table and overrides (strings as -c passes them)', () => {
-    const arn = 'arn:aws:dynamodb:eu-west-1:123456789012:table/platform/stream/2026-01-01T00:00:00.000';
-    expect(from({ tableName: 'platform', tableStreamArn: arn, retryAttempts: '3', batchSize: 50, logRetentionDays: '14', startingPosition: 'LATEST' })).toMatchObject({
-      existingTable: { tableName: 'platform', tableStreamArn: arn },
-      mapping: { retryAttempts: 3, batchSize: 50, startingPosition: 'LATEST' },
-      logRetention: 14,
+  it('defaults to a new table, the documented mapping settings and no indexer', () => {
+    expect(from({})).toEqual({
+      mapping: {},
+      alarmTopicArn: undefined,
+      logLevel: undefined,
+      logRetention: undefined,
+      iteratorAgeAlarmSeconds: undefined,
+      failureRetentionDays: undefined,
+      searchQueueAgeAlarmSeconds: undefined,
     });
   });
 
+  it('reads an existing table and overrides (strings as -c passes them)', () => {
+    expect(from({ tableName: 'platform', tableStreamArn: arn, retryAttempts: '3', batchSize: 50, logRetentionDays: '14', startingPosition: 'LATEST', logLevel: 'debug', failureRetentionDays: '30' })).toMatchObject({
+      tableName: 'platform',
+      tableStreamArn: arn,
+      mapping: { retryAttempts: 3, batchSize: 50, startingPosition: 'LATEST' },
+      logRetention: 14,
+      logLevel: 'DEBUG',
+      failureRetentionDays: 30,
+    });
+  });
+
+  it('reads the indexer settings: comma-separated nodes and the key secret', () => {
+    expect(from({ typesenseNodes: 'https://a.example:443, http://b.example:8108', typesenseApiKeySecretArn: secret }).indexer).toEqual({
+      typesenseNodes: ['https://a.example:443', 'http://b.example:8108'],
+      typesenseApiKeySecretArn: secret,
+    });
+  });
+
+  it("accepts cdk.json's context and the CLI's own keys", () => {
+    expect(() => checkContextKeys({ ...CDK_JSON_CONTEXT, 'aws:cdk:enable-path-metadata': true, 'availability-zones:account=1:region=x': [], 'acknowledged-issue-numbers': [1], stackName: 'S' })).not.toThrow();
+  });
+
+  // The exact one-line messages (README lists them).
   it.each([
-    [{ tableName: 'only-name' }, /tableName and tableStreamArn go together/],
-    [{ tableName: 't', tableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/t' }, /not a DynamoDB stream ARN/],
-    [{ retryAttempts: 'many' }, /retryAttempts must be an integer from 0/],
-    [{ batchSize: 0 }, /batchSize must be an integer from 1/],
-    [{ logRetentionDays: 2 }, /logRetentionDays must be one of/],
-    [{ startingPosition: 'AT_TIMESTAMP' }, /startingPosition must be TRIM_HORIZON or LATEST/],
+    [{ batchSiz: 1 }, `unknown context key batchSiz; known keys: ${CONTEXT_KEYS.join(', ')}`],
+    [{ batchSiz: 1, logLvl: 'x' }, /^unknown context keys batchSiz, logLvl; known keys: stackName, /],
+    [{ tableName: 'only-name' }, 'tableName and tableStreamArn go together: give both to use an existing table, or neither to create one'],
+    [{ tableName: 't', tableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/t' }, 'tableStreamArn is not a DynamoDB stream ARN (arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>): arn:aws:dynamodb:eu-west-1:123456789012:table/t'],
+    [{ retryAttempts: 'many' }, 'retryAttempts must be an integer from 0 to 10000, got "many"'],
+    [{ batchSize: 0 }, 'batchSize must be an integer from 1 to 10000, got 0'],
+    [{ batchSize: '1.5' }, 'batchSize must be an integer from 1 to 10000, got "1.5"'],
+    [{ logRetentionDays: 2 }, /^logRetentionDays must be one of CloudWatch's retention values/],
+    [{ startingPosition: 'AT_TIMESTAMP' }, 'startingPosition must be one of TRIM_HORIZON, LATEST, got "AT_TIMESTAMP"'],
+    [{ logLevel: 'VERBOSE' }, 'logLevel must be one of DEBUG, INFO, WARN, ERROR, SILENT, CRITICAL, got "VERBOSE"'],
+    [{ failureRetentionDays: 0 }, 'failureRetentionDays must be an integer from 1 to 3650, got 0'],
+    [{ typesenseNodes: 'https://a.example' }, 'typesenseNodes and typesenseApiKeySecretArn go together: give both to deploy the indexer, or neither'],
+    [{ typesenseNodes: 'a.example:8108', typesenseApiKeySecretArn: secret }, 'typesenseNodes: "a.example:8108" is not an http(s) URL of the form https://host[:port]'],
+    [{ typesenseNodes: 'https://a.example/path', typesenseApiKeySecretArn: secret }, 'typesenseNodes: "https://a.example/path" is not an http(s) URL of the form https://host[:port]'],
+    [{ typesenseNodes: ' , ', typesenseApiKeySecretArn: secret }, 'typesenseNodes is empty: give one or more comma-separated http(s) URLs'],
+    [{ typesenseNodes: 'https://a.example', typesenseApiKeySecretArn: 'typesense-admin' }, 'typesenseApiKeySecretArn is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>): typesense-admin'],
   ])('rejects %j', (ctx, message) => {
-    expect(() => from(ctx)).toThrow(message);
+    let error: Error | undefined;
+    try {
+      from(ctx);
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(error?.name).toBe('ConfigError');
+    if (typeof message === 'string') expect(error?.message).toBe(message);
+    else expect(error?.message).toMatch(message);
+    expect(error?.message).not.toContain('\n');
   });
 });
 

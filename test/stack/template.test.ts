@@ -87,27 +87,55 @@ describe('StreamFanoutStack (new table)', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: 10,
-      MaximumRecordAgeInSeconds: 86_400,
+      MaximumRecordAgeInSeconds: 21_600,
       BatchSize: 100,
       EventSourceArn: { 'Fn::GetAtt': [expect.anything(), 'StreamArn'] },
     });
   });
 
-  it('gives each mapping its own standard (non-FIFO), encrypted DLQ', () => {
-    const dlqIds = SUBSYSTEM_NAMES.map((name) => mappingOf(template, name).DestinationConfig.OnFailure.Destination['Fn::GetAtt'][0]);
-    expect(new Set(dlqIds).size).toBe(3);
-    const queues = template.findResources('AWS::SQS::Queue') as Record<string, Resource>;
-    for (const id of dlqIds) {
-      expect(queues[id]?.Properties.FifoQueue).toBeUndefined();
-      expect(queues[id]?.Properties.SqsManagedSseEnabled).toBe(true);
-    }
+  it("sends every mapping's failures to one S3 bucket: encrypted, SSL only, private, expiring, retained", () => {
+    const destinations = SUBSYSTEM_NAMES.map((name) => mappingOf(template, name).DestinationConfig.OnFailure.Destination['Fn::GetAtt']);
+    expect(new Set(destinations.map(([id]: string[]) => id)).size).toBe(1);
+    expect(destinations[0]![1]).toBe('Arn');
+    const [bucketId, bucket] = Object.entries(template.findResources('AWS::S3::Bucket') as Record<string, Resource>)[0]!;
+    expect(destinations[0]![0]).toBe(bucketId);
+    template.resourceCountIs('AWS::S3::Bucket', 1);
+    expect(bucket).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(bucket.Properties).toMatchObject({
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LifecycleConfiguration: { Rules: [expect.objectContaining({ ExpirationInDays: 90, Prefix: 'aws/lambda/', Status: 'Enabled' })] },
+      MetricsConfigurations: [{ Id: 'FailureObjects', Prefix: 'aws/lambda/' }],
+    });
+    expect(bucket.Properties.VersioningConfiguration).toBeUndefined();
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
   });
 
-  it('has the FIFO search-actions queue with its own FIFO DLQ through a redrive policy', () => {
-    template.resourceCountIs('AWS::SQS::Queue', 5);
+  it.each(SUBSYSTEM_NAMES)('%s may write failure objects (PutObject under aws/lambda/, ListBucket) and nothing else in S3', (name) => {
+    const s3 = statementsOf(template, name).filter((s) => actionsOf([s]).some((a) => a.startsWith('s3:')));
+    expect(s3.map((s) => [actionsOf([s]), JSON.stringify(s.Resource)]).sort()).toEqual([
+      [['s3:ListBucket'], expect.stringMatching(/^\{"Fn::GetAtt":\["StreamFailuresBucket\w+","Arn"\]\}$/)],
+      [['s3:PutObject'], expect.stringMatching(/aws\/lambda\/\*/)],
+    ]);
+  });
+
+  it('alarms on new failure objects through the bucket\'s request metrics on the failure prefix', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/S3',
+      MetricName: 'PutRequests',
+      Dimensions: Match.arrayWith([{ Name: 'FilterId', Value: 'FailureObjects' }]),
+      Threshold: 1,
+    });
+  });
+
+  it('has the FIFO search-actions queue (1 MiB messages) with its own FIFO DLQ through a redrive policy', () => {
+    template.resourceCountIs('AWS::SQS::Queue', 2);
     const queues = template.findResources('AWS::SQS::Queue') as Record<string, Resource>;
     const [, main] = Object.entries(queues).find(([, q]) => q.Properties.RedrivePolicy)!;
-    expect(main.Properties).toMatchObject({ FifoQueue: true, ContentBasedDeduplication: false, SqsManagedSseEnabled: true });
+    expect(main.Properties).toMatchObject({ FifoQueue: true, ContentBasedDeduplication: false, SqsManagedSseEnabled: true, MaximumMessageSize: 1_048_576, VisibilityTimeout: 180 });
     const dlqId = main.Properties.RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0];
     expect(queues[dlqId]?.Properties).toMatchObject({ FifoQueue: true, SqsManagedSseEnabled: true });
     expect(main.Properties.RedrivePolicy.maxReceiveCount).toBeGreaterThan(0);
@@ -122,15 +150,15 @@ describe('StreamFanoutStack (new table)', () => {
         ),
       )
       .flatMap((p) => p.Properties.Queues.map((q: any) => q.Ref));
-    expect(new Set(covered).size).toBe(5);
+    expect(new Set(covered).size).toBe(2);
   });
 
-  it.each(SUBSYSTEM_NAMES)('%s: Node.js 22 on arm64, source maps, its own log group with retention', (name) => {
+  it.each(SUBSYSTEM_NAMES)('%s: Node.js 22 on arm64, metrics namespace, its own log group with retention', (name) => {
     const { props } = functionOf(template, name);
     expect(props).toMatchObject({
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
-      Environment: { Variables: { LOG_LEVEL: 'INFO', NODE_OPTIONS: '--enable-source-maps' } },
+      Environment: { Variables: { LOG_LEVEL: 'INFO', POWERTOOLS_SERVICE_NAME: name, POWERTOOLS_METRICS_NAMESPACE: 'StreamFanout' } },
       LoggingConfig: { LogGroup: { Ref: expect.anything() } },
     });
     const logGroupId = props.LoggingConfig.LogGroup.Ref;
@@ -159,7 +187,7 @@ describe('StreamFanoutStack (new table)', () => {
 
   it.each([
     ['image-sync', ['IMAGES#*']],
-    ['faa-matcher-sync', ['ICAO#MATCHER#*', 'MATCHER#CONTRIB#*']],
+    ['faa-matcher-sync', ['FAA#LINKS', 'ICAO#MATCHER#*', 'MATCHER#CONTRIB#*']],
   ] as const)('%s: table actions restricted to its leading keys', (name, leadingKeys) => {
     const statements = statementsOf(template, name);
     const writes = statements.filter((s) => actionsOf([s]).some((a) => /^dynamodb:(Put|Update|Delete)Item$/.test(a)));
@@ -169,23 +197,25 @@ describe('StreamFanoutStack (new table)', () => {
       expect(s.Resource).toEqual({ 'Fn::GetAtt': [expect.anything(), 'Arn'] });
     }
     // Table reads and writes only ever come with the leading-key condition.
-    for (const s of statements.filter((s) => actionsOf([s]).some((a) => /^dynamodb:(Get|Put|Update|Delete)Item|Query$/.test(a)))) {
+    for (const s of statements.filter((s) => actionsOf([s]).some((a) => /^dynamodb:((Batch)?Get|Put|Update|Delete|ConditionCheck)Item|Query$/.test(a)))) {
       expect(s.Condition).toBeDefined();
     }
   });
 
-  it('alarms on iterator age and errors per function, and on every DLQ', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 * 3 + 1);
+  it('alarms on iterator age and errors per function, failure objects and the search DLQ', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 * 2 + 2);
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).map((a) => a.Properties);
     const byMetric = (metric: string) => alarms.filter((a) => a.MetricName === metric);
     expect(byMetric('IteratorAge')).toHaveLength(3);
     expect(byMetric('IteratorAge').every((a) => a.Threshold === 300_000 && a.Statistic === 'Maximum')).toBe(true);
     expect(byMetric('Errors')).toHaveLength(3);
-    expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(4);
+    expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(1);
+    expect(byMetric('PutRequests')).toHaveLength(1);
+    expect(byMetric('ApproximateAgeOfOldestMessage')).toHaveLength(0);
     expect(alarms.every((a) => a.AlarmActions === undefined)).toBe(true);
   });
 
-  it('outputs the queue URLs and the function names', () => {
+  it('outputs the queue URLs, the failure bucket and the function names', () => {
     const outputs = Object.keys(template.findOutputs('*'));
     expect(outputs).toEqual(
       expect.arrayContaining([
@@ -194,9 +224,7 @@ describe('StreamFanoutStack (new table)', () => {
         'TypesenseSyncFunctionName',
         'ImageSyncFunctionName',
         'FaaMatcherSyncFunctionName',
-        'TypesenseSyncStreamDlqUrl',
-        'ImageSyncStreamDlqUrl',
-        'FaaMatcherSyncStreamDlqUrl',
+        'StreamFailureBucketName',
       ]),
     );
   });
@@ -205,7 +233,8 @@ describe('StreamFanoutStack (new table)', () => {
 describe('StreamFanoutStack (existing table and overrides)', () => {
   const streamArn = 'arn:aws:dynamodb:eu-west-1:123456789012:table/platform/stream/2026-01-01T00:00:00.000';
   const { template } = synthStack({
-    existingTable: { tableName: 'platform', tableStreamArn: streamArn },
+    tableName: 'platform',
+    tableStreamArn: streamArn,
     mapping: { retryAttempts: 3, maxRecordAgeSeconds: 3600 },
     alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:oncall',
   });
@@ -219,7 +248,7 @@ describe('StreamFanoutStack (existing table and overrides)', () => {
 
   it('sends every alarm to the topic', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>);
-    expect(alarms).toHaveLength(10);
+    expect(alarms).toHaveLength(8);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:oncall']);
   });
 

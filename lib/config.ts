@@ -1,0 +1,87 @@
+/**
+ * Configuration checks shared by the construct (props) and the app (CDK context). Every
+ * error is a ConfigError with a one-line message; bin/app.ts prints it without a stack trace.
+ */
+
+/** A configuration mistake: bin/app.ts prints `error: <message>` and exits 2. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** The log levels Powertools Logger accepts (LOG_LEVEL). */
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const STARTING_POSITIONS = ['TRIM_HORIZON', 'LATEST'] as const;
+
+export interface StreamArnParts {
+  readonly partition: string;
+  readonly region: string;
+  readonly account: string;
+  readonly tableName: string;
+}
+
+const STREAM_ARN = /^arn:(aws[\w-]*):dynamodb:([a-z0-9-]+):(\d{12}):table\/([^/]+)\/stream\/[^/]+$/;
+const SECRET_ARN = /^arn:aws[\w-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$/;
+
+/** Parses a DynamoDB stream ARN, or throws naming the setting. */
+export function parseStreamArn(arn: string, setting = 'tableStreamArn'): StreamArnParts {
+  const m = STREAM_ARN.exec(arn);
+  if (!m) throw new ConfigError(`${setting} is not a DynamoDB stream ARN (arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>): ${arn}`);
+  return { partition: m[1]!, region: m[2]!, account: m[3]!, tableName: m[4]! };
+}
+
+/**
+ * An existing table given by name and stream ARN: the ARN must be this table's stream, and in
+ * the stack's region when that is known (a mapping cannot read another region's stream).
+ */
+export function checkExistingTable(tableName: string, tableStreamArn: string, stackRegion: string | undefined): void {
+  const arn = parseStreamArn(tableStreamArn);
+  if (arn.tableName !== tableName) {
+    throw new ConfigError(`tableName ${tableName} does not match the table in tableStreamArn (${arn.tableName})`);
+  }
+  if (stackRegion !== undefined && arn.region !== stackRegion) {
+    throw new ConfigError(`tableStreamArn is in region ${arn.region} but the stack deploys to ${stackRegion}: a mapping reads streams of its own region only`);
+  }
+}
+
+/** Typesense node URLs (comma-separated in context): http(s), host, optional port, no path. */
+export function parseTypesenseNodes(value: string | readonly string[]): string[] {
+  const urls = (typeof value === 'string' ? value.split(',') : [...value]).map((u) => u.trim()).filter(Boolean);
+  if (urls.length === 0) throw new ConfigError('typesenseNodes is empty: give one or more comma-separated http(s) URLs');
+  for (const url of urls) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.hostname === '' || parsed.pathname !== '/' || parsed.search !== '' || parsed.username !== '') {
+      throw new ConfigError(`typesenseNodes: ${JSON.stringify(url)} is not an http(s) URL of the form https://host[:port]`);
+    }
+  }
+  return urls;
+}
+
+export function checkSecretArn(arn: string): void {
+  if (!SECRET_ARN.test(arn)) {
+    throw new ConfigError(`typesenseApiKeySecretArn is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>): ${arn}`);
+  }
+}
+
+export function checkLogLevel(value: string): LogLevel {
+  const level = value.toUpperCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ConfigError(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return level as LogLevel;
+}
+
+/** `value` as given (a number, or the string -c passes) must be an integer within [min, max]. */
+export function checkIntRange(setting: string, value: unknown, min: number, max: number): number {
+  const n = typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${setting} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}

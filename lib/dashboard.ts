@@ -1,0 +1,89 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, type StreamFunction } from './stream-function';
+
+/** The handlers' custom metrics (Powertools Metrics, dimension `service` = function name). */
+export const CUSTOM_METRICS = [
+  'RecordsReceived',
+  'RecordsOwned',
+  'RecordsSkipped',
+  'TriggersSent',
+  'SendMessageBatchCalls',
+  'PointersWritten',
+  'TuplesWritten',
+  'ConditionalRetries',
+  'ReconcileNoops',
+  'Failures',
+  'DocumentsImported',
+  'DocumentsDeleted',
+  'DocumentsRejected',
+] as const;
+
+export interface FanoutDashboardProps {
+  /** Functions by name (POWERTOOLS_SERVICE_NAME); stream functions have an iterator age. */
+  readonly functions: Readonly<Record<string, StreamFunction>>;
+  readonly streamFunctions: readonly string[];
+  readonly failureObjects: cloudwatch.Metric;
+  readonly searchQueue: sqs.IQueue;
+  readonly searchDlq: sqs.IQueue;
+  readonly dashboardName?: string;
+}
+
+const PERIOD = Duration.minutes(1);
+
+/** One dashboard: lag, errors and duration per function, failures kept, the search queue, the custom metrics. */
+export class FanoutDashboard extends Construct {
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: FanoutDashboardProps) {
+    super(scope, id);
+    const names = Object.keys(props.functions);
+    const per = (title: string, metric: (fn: StreamFunction, name: string) => cloudwatch.IMetric, only = names) =>
+      new cloudwatch.GraphWidget({ title, width: 8, left: only.map((name) => metric(props.functions[name]!, name)) });
+    const custom = (metricName: string) =>
+      new cloudwatch.GraphWidget({
+        title: metricName,
+        width: 6,
+        left: names.map(
+          (name) =>
+            // Failures carries a `kind` dimension too: SEARCH sums it over every kind.
+            metricName === 'Failures'
+              ? new cloudwatch.MathExpression({
+                  label: name,
+                  expression: `SUM(SEARCH('{${METRICS_NAMESPACE},kind,service} MetricName="Failures" service="${name}"', 'Sum', 60))`,
+                  period: PERIOD,
+                })
+              : new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: name }, statistic: 'Sum', period: PERIOD, label: name }),
+        ),
+      });
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      ...(props.dashboardName && { dashboardName: props.dashboardName }),
+      defaultInterval: Duration.hours(3),
+      widgets: [
+        [
+          per('Iterator age (max, ms)', (fn, label) => fn.function.metric('IteratorAge', { statistic: 'Maximum', period: PERIOD, label }), [...props.streamFunctions]),
+          per('Errors', (fn, label) => fn.function.metricErrors({ period: PERIOD, label })),
+          per('Duration (p99, ms)', (fn, label) => fn.function.metricDuration({ statistic: 'p99', period: PERIOD, label })),
+        ],
+        [
+          new cloudwatch.GraphWidget({ title: 'Stream failure objects (S3)', width: 8, left: [props.failureObjects.with({ label: 'objects written' })] }),
+          new cloudwatch.GraphWidget({
+            title: 'Search queue',
+            width: 8,
+            left: [props.searchQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, label: 'visible' })],
+            right: [props.searchQueue.metricApproximateAgeOfOldestMessage({ period: PERIOD, label: 'oldest (s)' })],
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Search DLQ visible',
+            width: 8,
+            left: [props.searchDlq.metricApproximateNumberOfMessagesVisible({ period: PERIOD, label: 'dead-lettered' })],
+          }),
+        ],
+        CUSTOM_METRICS.map(custom),
+      ],
+    });
+  }
+}
