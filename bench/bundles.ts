@@ -62,6 +62,8 @@ export interface BuiltBundle {
   readonly file: string;
   readonly bytes: number;
   readonly mapBytes: number;
+  /** Names of the packages with code in the bundle. */
+  readonly packages: string[];
   /** Packages bundled from more than one folder (two versions, or one nested twice). */
   readonly duplicates: string[];
   /** esbuild's warnings (e.g. import.meta in a CJS bundle): each is a bug in the bundle. */
@@ -75,22 +77,29 @@ export function buildBundle(entry: string, settings: BundleSettings, outDir: str
     file,
     bytes: statSync(file).size,
     mapBytes: existsSync(`${file}.map`) ? statSync(`${file}.map`).size : 0,
+    packages: [...packageRoots(metafile!).keys()].sort(),
     duplicates: duplicatePackages(metafile!),
     warnings: warnings.map((w) => `${w.location?.file ?? ''}: ${w.text}`),
   };
 }
 
-/** Package names whose files come from more than one node_modules folder. */
-export function duplicatePackages(metafile: Metafile): string[] {
+/** Package name to the node_modules folders its bundled code comes from (tree-shaken files excluded). */
+function packageRoots(metafile: Metafile): Map<string, Set<string>> {
   const roots = new Map<string, Set<string>>();
-  for (const path of Object.keys(metafile.inputs)) {
+  const inputs = Object.values(metafile.outputs).flatMap((output) => Object.entries(output.inputs));
+  for (const [path] of inputs.filter(([, input]) => input.bytesInOutput > 0)) {
     const match = /^(.*node_modules\/((?:@[^/]+\/)?[^/]+))\//.exec(path);
     if (!match) continue;
     const set = roots.get(match[2]!) ?? new Set<string>();
     set.add(match[1]!);
     roots.set(match[2]!, set);
   }
-  return [...roots].filter(([, set]) => set.size > 1).map(([name]) => name).sort();
+  return roots;
+}
+
+/** Package names whose files come from more than one node_modules folder. */
+export function duplicatePackages(metafile: Metafile): string[] {
+  return [...packageRoots(metafile)].filter(([, set]) => set.size > 1).map(([name]) => name).sort();
 }
 
 /** Loads the bundle in a fresh Node process; returns the ms require took, or throws what the load threw. */
