@@ -42,7 +42,7 @@ describe('SqsLambda: Lambda\'s SQS FIFO event source over the local queue', () =
   });
 
   it('a thrown error or an unknown itemIdentifier fails the whole batch', async () => {
-    const { lambda, events, send } = setup(async (event, call) => {
+    const { lambda, events, send } = setup(async (_event, call) => {
       if (call === 1) throw new Error('boom');
       return { batchItemFailures: call === 2 ? [{ itemIdentifier: 'not-in-batch' }] : [] };
     });
