@@ -14,7 +14,7 @@ import { prepareTakeover } from '../lambda/faa-matcher-sync/takeover';
 import type { Invariant } from '../local/audit';
 import { runAudit } from './audit';
 import { runBackfill } from './backfill';
-import { errorMessage, processIo, runId, stderrLogger, UsageError, type OpsIo } from './common';
+import { dropSdkNodeVersionWarning, errorMessage, processIo, runId, stderrLogger, UsageError, type OpsIo } from './common';
 import { folderStore, parseFrom, s3Store } from './failure-store';
 import { HELP } from './help';
 import { formatReport } from './report';
@@ -68,6 +68,35 @@ function parse(command: Command, args: string[]): { values: Values; positionals:
   }
 }
 
+/** Every check of the command line, before any client exists or any request is made. */
+function validate(command: Command, values: Values, positionals: readonly string[], env: NodeJS.ProcessEnv) {
+  const url = values['typesense-url'] as string | undefined;
+  const from = values.from as string | undefined;
+  const dlqUrl = values['dlq-url'] as string | undefined;
+  if (command === 'redrive' && !from === !dlqUrl) throw new UsageError('redrive: give exactly one of --from and --dlq-url');
+  if (command === 'takeover' && (positionals.length !== 1 || positionals[0] !== 'prepare')) {
+    throw new UsageError('takeover: expected "takeover prepare" (release runs at the end of "backfill --takeover")');
+  }
+  const subsystems = parseSubsystems(values.subsystems as string | undefined);
+  const dryRun = Boolean(values['dry-run']);
+  const queueUrl = values['queue-url'] as string | undefined;
+  if ((command === 'backfill' || command === 'redrive') && subsystems.includes('typesense-sync') && !queueUrl && !dryRun) {
+    throw new UsageError('--queue-url is required to trigger typesense-sync (or leave it out of --subsystems)');
+  }
+  return {
+    segments: positiveInt(values, 'segments', 4)!,
+    rate: positiveInt(values, 'rate', 0),
+    pageSize: positiveInt(values, 'page-size'),
+    only: parseOnly(values.only as string | undefined),
+    url,
+    apiKey: url ? apiKeyFromEnv(values['typesense-api-key-env'] as string | undefined, env) : undefined,
+    subsystems,
+    dryRun,
+    dlqUrl,
+    source: from ? parseFrom(from) : undefined,
+  };
+}
+
 export async function main(argv: readonly string[], io: OpsIo = processIo, env: NodeJS.ProcessEnv = process.env, signal?: AbortSignal): Promise<number> {
   const [command, ...args] = argv;
   try {
@@ -83,6 +112,7 @@ export async function main(argv: readonly string[], io: OpsIo = processIo, env: 
     }
     const tableName = values.table as string | undefined;
     if (!tableName) throw new UsageError(`${command}: --table is required`);
+    const settings = validate(command as Command, values, positionals, env);
     const endpoint = values.endpoint as string | undefined;
     const region = values.region as string | undefined;
     const clientConfig = { ...(endpoint && { endpoint }), ...(region && { region }) };
@@ -96,9 +126,7 @@ export async function main(argv: readonly string[], io: OpsIo = processIo, env: 
     try {
       switch (command as Command) {
         case 'audit': {
-          const only = parseOnly(values.only as string | undefined);
-          const url = values['typesense-url'] as string | undefined;
-          const apiKey = url ? apiKeyFromEnv(values['typesense-api-key-env'] as string | undefined, env) : undefined;
+          const { only, url, apiKey } = settings;
           const repair = values.repair
             ? { reconcilers: createReconcilers({ doc, tableName, logger, subsystems: queueUrl ? ['typesense-sync', 'image-sync', 'faa-matcher-sync'] : ['image-sync', 'faa-matcher-sync'], sqs, ...(queueUrl && { queueUrl }) }), run: runId('repair') }
             : undefined;
@@ -106,8 +134,8 @@ export async function main(argv: readonly string[], io: OpsIo = processIo, env: 
           const report = await runAudit({
             client,
             tableName,
-            segments: positiveInt(values, 'segments', 4)!,
-            rate: positiveInt(values, 'rate', 0),
+            segments: settings.segments,
+            rate: settings.rate,
             only,
             ...(url && apiKey && { readIndex: () => readTypesenseIndex(url, apiKey) }),
             ...(repair && { repair }),
@@ -118,17 +146,16 @@ export async function main(argv: readonly string[], io: OpsIo = processIo, env: 
           return report.findings.length > 0 || (report.repair?.failures.length ?? 0) > 0 ? 1 : 0;
         }
         case 'backfill': {
-          const subsystems = parseSubsystems(values.subsystems as string | undefined);
-          const dryRun = Boolean(values['dry-run']);
+          const { subsystems, dryRun } = settings;
           // A dry run sends nothing, so it needs no queue.
           const reconcilers = createReconcilers({ doc, tableName, logger, subsystems, sqs, ...((queueUrl ?? (dryRun ? 'dry-run' : undefined)) && { queueUrl: queueUrl ?? 'dry-run' }) });
           const bar = progressBar(io, 'backfill', await approximateItemCount(client, tableName));
           const report = await runBackfill({
             client, doc, tableName, logger, reconcilers, dryRun,
             run: runId('backfill'),
-            segments: positiveInt(values, 'segments', 4)!,
-            rate: positiveInt(values, 'rate', 0),
-            ...(positiveInt(values, 'page-size') && { pageSize: positiveInt(values, 'page-size') }),
+            segments: settings.segments,
+            rate: settings.rate,
+            ...(settings.pageSize && { pageSize: settings.pageSize }),
             ...(values.checkpoint !== undefined && { checkpointFile: values.checkpoint as string }),
             takeover: Boolean(values.takeover),
             ...(signal && { signal }),
@@ -139,11 +166,7 @@ export async function main(argv: readonly string[], io: OpsIo = processIo, env: 
           return report.complete && report.keys.failures.length === 0 ? 0 : 1;
         }
         case 'redrive': {
-          const from = values.from as string | undefined;
-          const dlqUrl = values['dlq-url'] as string | undefined;
-          if (!from === !dlqUrl) throw new UsageError('redrive: give exactly one of --from and --dlq-url');
-          const dryRun = Boolean(values['dry-run']);
-          const subsystems = parseSubsystems(values.subsystems as string | undefined);
+          const { subsystems, dryRun, dlqUrl, source } = settings;
           const reconcilers = createReconcilers({ doc, tableName, logger, subsystems, sqs, ...((queueUrl ?? (dryRun ? 'dry-run' : undefined)) && { queueUrl: queueUrl ?? 'dry-run' }) });
           const run = runId('redrive');
           if (dlqUrl) {
@@ -152,12 +175,11 @@ export async function main(argv: readonly string[], io: OpsIo = processIo, env: 
             print('redrive', report);
             return report.messages.some((m) => m.outcome === 'left') ? 1 : 0;
           }
-          const source = parseFrom(from!);
           const s3Endpoint = values['s3-endpoint'] as string | undefined;
           const store =
-            source.kind === 'folder'
-              ? folderStore(source.dir)
-              : s3Store(new S3Client({ ...(region && { region }), ...(s3Endpoint && { endpoint: s3Endpoint, forcePathStyle: true }) }), source.bucket, source.prefix);
+            source!.kind === 'folder'
+              ? folderStore(source!.dir)
+              : s3Store(new S3Client({ ...(region && { region }), ...(s3Endpoint && { endpoint: s3Endpoint, forcePathStyle: true }) }), source!.bucket, source!.prefix);
           const bar = progressBar(io, 'redrive: objects', 0);
           const report = await runRedrive({ store, reconcilers, run, dryRun, keep: Boolean(values.keep), onProgress: (n) => bar.update(n) });
           bar.finish();
@@ -165,7 +187,6 @@ export async function main(argv: readonly string[], io: OpsIo = processIo, env: 
           return report.objects.some((o) => o.outcome === 'left') ? 1 : 0;
         }
         case 'takeover': {
-          if (positionals.length !== 1 || positionals[0] !== 'prepare') throw new UsageError('takeover: expected "takeover prepare" (release runs at the end of "backfill --takeover")');
           const report = await prepareTakeover({ doc, tableName, logger });
           print('takeover', report);
           return 0;
@@ -187,6 +208,7 @@ export async function main(argv: readonly string[], io: OpsIo = processIo, env: 
 }
 
 if (require.main === module) {
+  dropSdkNodeVersionWarning();
   const controller = new AbortController();
   // First Ctrl-C: finish the pages in flight and save the checkpoint; second: exit at once.
   process.once('SIGINT', () => {

@@ -51,4 +51,17 @@ export function writeFileAtomic(path: string, text: string): void {
 /** `backfill-2026-11-23T10:00:00Z`: names one run of a tool in triggers and logs. */
 export const runId = (kind: string, now: Date = new Date()): string => `${kind}-${now.toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
 
-export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+/** An error's message; also for errors from another realm (e.g. Node's own under jest), which fail `instanceof Error`. */
+export const errorMessage = (error: unknown): string => {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(error);
+};
+
+/**
+ * The SDK warns on every run under Node 20 that its releases after January 2027 need Node 22.
+ * The CLI's stderr is for its own logs and errors (one line per error), so the entries turn
+ * that notice off with the SDK's own switch, unless the user set it.
+ */
+export function dropSdkNodeVersionWarning(env: NodeJS.ProcessEnv = process.env): void {
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+}
