@@ -4,7 +4,7 @@ import type { Tuple } from './domain';
 /** Leading key of every matcher tuple row (one partition per type designator, DESIGN §2). */
 export const MATCHER_TUPLE_PK_PREFIX = 'ICAO#MATCHER#';
 
-/** Leading key of every contribution (ledger) row: one partition per FAA link. */
+/** Leading key of every contribution row (which tuple a link is counted in now): one partition per FAA link. */
 export const CONTRIBUTION_PK_PREFIX = 'MATCHER#CONTRIB#';
 
 /** Sort-key prefix of a contribution row; the rest is the link's PK (always `FAA#LINKS` today). */
@@ -21,7 +21,7 @@ export function matcherTupleKey(tuple: Tuple): RowKeys {
 /**
  * Key of the contribution row of one FAA link: PK `MATCHER#CONTRIB#<link SK>`, SK `LINK#<link PK>`
  * (so SK is the fixed `LINK#FAA#LINKS` for every owned link). Its own partition per link keeps
- * ledger writes spread out, and neither part matches any mapping's filter.
+ * contribution writes spread out, and neither part matches any mapping's filter.
  */
 export function contributionKey(linkKeys: RowKeys): RowKeys {
   return {

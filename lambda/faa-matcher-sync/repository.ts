@@ -1,3 +1,14 @@
+/**
+ * The matcher's table I/O. A contribution row (key: `contributionKey(link)`) says which tuple the
+ * link is counted in now: `{ PK, SK, link_pk, link_sk, type_designator, manufacturer, model,
+ * tuple_pk, tuple_sk }`. A link counted nowhere has no row. Rows the previous version wrote are
+ * read too: with a tuple (counted there; its stream bookkeeping is ignored) or without one (a
+ * tombstone with `expires_at`: counts toward nothing, left to its TTL unless a write is due).
+ *
+ * Requests go through the document client's underlying client as raw AttributeValues
+ * (`raw(doc)`: the document client shares its middleware stack, so request counting and fault
+ * injection see them).
+ */
 import {
   BatchGetItemCommand,
   TransactWriteItemsCommand,
