@@ -129,6 +129,9 @@ describe('the SQS client (lambda/typesense-sync/sqs-client.ts)', () => {
       expect(out.Successful).toHaveLength(1);
       expect(seen).toHaveLength(1);
       expect(seen[0]!.headers.host).toBe(new URL(process.env.AWS_ENDPOINT_URL_SQS!).host);
+      // The queue URL's host is never taken as the endpoint (with this SDK version a configured
+      // endpoint already wins; without one, the queue URL's host would replace the regional endpoint).
+      expect(client.config.useQueueUrlAsEndpoint).toBe(false);
       const handler = (await client.config.requestHandler) as unknown as { configProvider?: Promise<{ requestTimeout?: number; connectionTimeout?: number }> };
       expect(await handler.configProvider).toMatchObject({ requestTimeout: 5_000, connectionTimeout: 2_000 });
       client.destroy();
