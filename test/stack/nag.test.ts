@@ -4,7 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StreamFanoutStack } from '../../lib/stream-fanout-stack';
+import { StreamFanoutStack, type StreamFanoutStackProps } from '../../lib/stream-fanout-stack';
 import { testContext } from './synth';
 
 interface Violation {
@@ -14,10 +14,10 @@ interface Violation {
 }
 
 /** Synthesises with the AwsSolutions pack, as bin/app.ts does, and returns the validation report's violations. */
-function synthWithNag(mutate?: (stack: StreamFanoutStack) => void) {
+function synthWithNag(mutate?: (stack: StreamFanoutStack) => void, props: StreamFanoutStackProps = {}) {
   const outdir = mkdtempSync(join(tmpdir(), 'nag-'));
   const app = new App({ outdir, context: testContext() });
-  const stack = new StreamFanoutStack(app, 'NagStack', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const stack = new StreamFanoutStack(app, 'NagStack', { env: { account: '123456789012', region: 'eu-west-1' }, ...props });
   mutate?.(stack);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   let error: Error | undefined;
@@ -39,6 +39,14 @@ function synthWithNag(mutate?: (stack: StreamFanoutStack) => void) {
 describe('cdk-nag AwsSolutions', () => {
   it('synthesises with zero unacknowledged errors', () => {
     const { error, violations } = synthWithNag();
+    expect(violations.filter((v) => v.severity === 'error')).toEqual([]);
+    expect(error).toBeUndefined();
+  });
+
+  it('synthesises with the indexer with zero unacknowledged errors', () => {
+    const { error, violations } = synthWithNag(undefined, {
+      indexer: { typesenseNodes: ['https://search.example.com'], typesenseApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ts-AbCdEf' },
+    });
     expect(violations.filter((v) => v.severity === 'error')).toEqual([]);
     expect(error).toBeUndefined();
   });

@@ -1,6 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { StreamFanoutStack } from '../../lib/stream-fanout-stack';
+import { StreamFanoutStack, type StreamFanoutStackProps } from '../../lib/stream-fanout-stack';
 import { testContext } from './synth';
 
 /** The one synth with aws-cdk-lib's built-in CloudFormation validation on (~2 s). */
@@ -9,9 +9,9 @@ describe('built-in CloudFormation validation', () => {
   beforeAll(() => delete process.env.CDK_VALIDATION);
   afterAll(() => (process.env.CDK_VALIDATION = saved));
 
-  const synth = (mutate?: (stack: StreamFanoutStack) => void) => {
+  const synth = (mutate?: (stack: StreamFanoutStack) => void, props: StreamFanoutStackProps = {}) => {
     const app = new App({ context: testContext() });
-    const stack = new StreamFanoutStack(app, 'ValidatedStack', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const stack = new StreamFanoutStack(app, 'ValidatedStack', { env: { account: '123456789012', region: 'eu-west-1' }, ...props });
     mutate?.(stack);
     const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
@@ -23,6 +23,11 @@ describe('built-in CloudFormation validation', () => {
 
   it('accepts the stack', () => {
     expect(synth().getStackByName('ValidatedStack').template.Resources).toBeDefined();
+  });
+
+  it('accepts the stack with the indexer', () => {
+    const indexer = { typesenseNodes: ['https://search.example.com'], typesenseApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ts-AbCdEf' };
+    expect(synth(undefined, { indexer }).getStackByName('ValidatedStack').template.Resources).toBeDefined();
   });
 
   it("is on, and strict (cdk.json's validateAgainstDefaultRules): an invalid property fails synth", () => {
