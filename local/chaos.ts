@@ -2,7 +2,8 @@
  * Chaos run: a random workload over every row kind goes through DynamoDB Local, the
  * emulator and the real handlers while faults are injected (adapter errors before and after
  * a write lands, throttled and failed SQS calls, a handler timing out after part of its side
- * effects, duplicate deliveries; bisected retries follow from them). The chaos test asserts
+ * effects, duplicate deliveries; on the indexer, Typesense 503s and resets, timeouts and
+ * duplicates; bisected retries and redeliveries follow from them). The chaos test asserts
  * I1–I4 on its result; `npm run bench` runs it larger.
  */
 import type { RowKeys } from '../lambda/shared/key-rules';
@@ -108,16 +109,47 @@ export function chaosWorkload(random: Random, operations: number): Change[] {
  * dynamo-fatal / sqs-entry-fatal: errors the handlers do not retry, so the record fails, the
  * runner stops there and Lambda retries the batch from it; dynamo-after: the write landed but
  * its response was lost; timeout: part of the batch took effect, then the function died;
- * duplicate: the batch is delivered twice.
+ * duplicate: the batch is delivered twice. On the indexer (the search queue's consumer):
+ * typesense-503 / typesense-reset: Typesense answers 503 or drops the connection (retried);
+ * indexer-timeout: part of the SQS batch took effect, then the function died (the batch
+ * comes back after the visibility timeout); indexer-duplicate: the batch is delivered twice.
  */
-export type Fault = 'dynamo-before' | 'dynamo-fatal' | 'dynamo-after' | 'sqs-entry' | 'sqs-entry-fatal' | 'sqs-call' | 'timeout' | 'duplicate';
+export type Fault =
+  | 'dynamo-before'
+  | 'dynamo-fatal'
+  | 'dynamo-after'
+  | 'sqs-entry'
+  | 'sqs-entry-fatal'
+  | 'sqs-call'
+  | 'timeout'
+  | 'duplicate'
+  | 'typesense-503'
+  | 'typesense-reset'
+  | 'indexer-timeout'
+  | 'indexer-duplicate';
+
+const INDEXER_FAULTS: Fault[] = ['typesense-503', 'indexer-timeout', 'typesense-reset', 'indexer-duplicate'];
 
 /**
  * At most one fault per invocation, and none after a batch's third retry: faults stay
  * below the retry limit, so every record must land and the DLQ must stay empty.
  */
 export class FaultPlan {
-  readonly injected: Record<Fault, number> = { 'dynamo-before': 0, 'dynamo-fatal': 0, 'dynamo-after': 0, 'sqs-entry': 0, 'sqs-entry-fatal': 0, 'sqs-call': 0, timeout: 0, duplicate: 0 };
+  readonly injected: Record<Fault, number> = {
+    'dynamo-before': 0,
+    'dynamo-fatal': 0,
+    'dynamo-after': 0,
+    'sqs-entry': 0,
+    'sqs-entry-fatal': 0,
+    'sqs-call': 0,
+    timeout: 0,
+    duplicate: 0,
+    'typesense-503': 0,
+    'typesense-reset': 0,
+    'indexer-timeout': 0,
+    'indexer-duplicate': 0,
+  };
+  private indexerTurn = 0;
   private readonly armed = new Map<SubsystemName, { fault: Fault; countdown: number }>();
   private readonly turn = new Map<string, number>();
 
@@ -142,6 +174,14 @@ export class FaultPlan {
       const countdown = fault === 'sqs-call' || fault === 'dynamo-after' ? 0 : Math.floor(this.random() * 3);
       this.armed.set(call.subsystem as SubsystemName, { fault, countdown });
     }
+    return fault;
+  }
+
+  /** The indexer invocation's fault, if any: none once a message was received 3 times (stays below maxReceiveCount 5). */
+  armIndexer(receiveCounts: readonly number[]): Fault | undefined {
+    if (!this.enabled || receiveCounts.some((n) => n >= 3) || this.random() > 0.5) return undefined;
+    const fault = INDEXER_FAULTS[this.indexerTurn++ % INDEXER_FAULTS.length]!;
+    this.injected[fault] += 1;
     return fault;
   }
 
@@ -218,6 +258,18 @@ export async function runChaos(seed: number, options: ChaosOptions) {
         await call.handler(structuredClone(call.event), call.context).catch(() => undefined);
       }
       return call.handler(call.event, call.context);
+    },
+    indexerInvoke: async (event, handler) => {
+      const fault = faults.armIndexer(event.Records.map((r) => Number(r.attributes.ApproximateReceiveCount)));
+      if (fault === 'typesense-503') pipeline.typesense?.failNext(2, 503);
+      if (fault === 'typesense-reset') pipeline.typesense?.resetNext(1);
+      if (fault === 'indexer-timeout') {
+        const records = event.Records.slice(0, Math.floor(event.Records.length / 2));
+        if (records.length > 0) await handler({ Records: records }).catch(() => undefined);
+        throw new Error('Task timed out after 30.00 seconds');
+      }
+      if (fault === 'indexer-duplicate') await handler(structuredClone(event)).catch(() => undefined);
+      return handler(event);
     },
   });
   await pipeline.start();

@@ -28,6 +28,7 @@ import type { Clock } from './clock';
 import { SqsLambda, type SqsLambdaCounters } from './sqs-lambda';
 import { startLocalTypesense, type LocalTypesense } from './typesense-server';
 import type { Client as TypesenseClient } from 'typesense';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createTable, scanAll } from './table-io';
 import type { Item } from '../lambda/shared/decode';
 import { DEFAULT_INDEXER_RETRY } from '../lambda/typesense-indexer/retry';
@@ -60,6 +61,8 @@ export interface PipelineOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** A real Typesense to index into; default: a local stand-in started with the pipeline. */
   readonly typesense?: { readonly url: string; readonly apiKey: string };
+  /** Wraps every indexer invocation (fault injection): call `handler` zero or more times. */
+  readonly indexerInvoke?: (event: SQSEvent, handler: (event: SQSEvent) => Promise<SQSBatchResponse>) => Promise<SQSBatchResponse | void>;
   /** The search queue's visibility timeout (default 200 ms locally: failed messages come back soon). */
   readonly queueVisibilityTimeoutMs?: number;
 }
@@ -183,13 +186,16 @@ export class LocalPipeline {
       // The event source waits on the queue's clock (a FakeClock in tests, so no real waits).
       ...(isClock(this.options.queue?.clock) && { clock: this.options.queue.clock }),
       handler: async (event) => {
-        const outcome: IndexerOutcome = await indexBatch(deps, event.Records);
-        for (const [collection, c] of Object.entries(outcome.byCollection)) {
-          const counts = (this.actions[collection] ??= { upsert: 0, delete: 0 });
-          counts.upsert += c.upserted;
-          counts.delete += c.deleted;
-        }
-        return outcome.response;
+        const handler = async (e: SQSEvent) => {
+          const outcome: IndexerOutcome = await indexBatch(deps, e.Records);
+          for (const [collection, c] of Object.entries(outcome.byCollection)) {
+            const counts = (this.actions[collection] ??= { upsert: 0, delete: 0 });
+            counts.upsert += c.upserted;
+            counts.delete += c.deleted;
+          }
+          return outcome.response;
+        };
+        return this.options.indexerInvoke ? this.options.indexerInvoke(event, handler) : handler(event);
       },
     });
   }
