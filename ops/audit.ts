@@ -40,7 +40,13 @@ export interface AuditReport {
   readonly checked: { rows: number; documents?: number; entities?: number; tuples?: number; recheckedPartitions: number; cleared: number };
   /** Documents per collection the table projects to (when I1 was not checked against a server). */
   readonly projection?: Record<string, number>;
-  readonly repair?: ReconcileTally & { readonly keys: number; readonly unrepairable: number };
+  readonly repair?: ReconcileTally & {
+    readonly keys: number;
+    /** Findings no key can repair (a document no row projects to: delete it by id). */
+    readonly unrepairable: number;
+    /** Repair keys no given reconciler accepts (e.g. I1 keys without --queue-url). */
+    readonly notRouted: number;
+  };
 }
 
 const toJson = (f: Finding): FindingJson => ({
@@ -98,8 +104,12 @@ export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   if (options.repair) {
     const keys = new Map<string, RowKeys>();
     for (const f of findings) for (const k of f.repair) keys.set(`${k.PK}\u0000${k.SK}`, k);
-    const tally = await reconcileKeys(options.repair.reconcilers, [...keys.values()], { kind: 'repair', run: options.repair.run });
-    repair = { ...tally, keys: keys.size, unrepairable: findings.filter((f) => f.repair.length === 0).length };
+    const reconcilers = Object.values(options.repair.reconcilers);
+    const routed = [...keys.values()].filter((k) => reconcilers.some((r) => r?.accepts(k)));
+    const tally = await reconcileKeys(options.repair.reconcilers, routed, { kind: 'repair', run: options.repair.run });
+    // No key names an extra document; an I1 key without --queue-url has no reconciler here.
+    const unrepairable = findings.filter((f) => f.repair.length === 0).length;
+    repair = { ...tally, keys: keys.size, unrepairable, notRouted: keys.size - routed.length };
   }
 
   return {

@@ -143,7 +143,7 @@ export async function main(argv: readonly string[], io: OpsIo = processIo, env: 
           });
           bar.finish();
           print('audit', report);
-          return report.findings.length > 0 || (report.repair?.failures.length ?? 0) > 0 ? 1 : 0;
+          return report.findings.length > 0 ? 1 : 0;
         }
         case 'backfill': {
           const { subsystems, dryRun } = settings;

@@ -58,7 +58,7 @@ describe('ops audit on DynamoDB Local', () => {
 
     const reconcilers = createReconcilers({ doc: table.doc, tableName: table.tableName, logger: quietLogger(), subsystems: ['image-sync', 'faa-matcher-sync'] });
     const repaired = await audit({ repair: { reconcilers, run: 'repair-test' } });
-    expect(repaired.repair).toMatchObject({ failures: [], unrepairable: 0 });
+    expect(repaired.repair).toMatchObject({ failures: [], unrepairable: 0, notRouted: 0 });
     expect(repaired.repair!.subsystems['image-sync']).toEqual({ keys: 4, changed: 4, failed: 0 });
 
     expect((await audit()).findings).toEqual([]);
@@ -119,7 +119,7 @@ describe('ops audit on DynamoDB Local', () => {
           ['registry', regSpec.documentId(gone), null, null, 'in the index but not in the table'],
         ].sort(),
       );
-      expect(report.repair).toMatchObject({ keys: 3, unrepairable: 1, failures: [] });
+      expect(report.repair).toMatchObject({ keys: 3, unrepairable: 1, notRouted: 0, failures: [] });
       const sent = queue.receive(10).map((m) => JSON.parse(m.Body!));
       expect(sent.map((m) => [m.key.pk, m.key.sk, m.origin]).sort()).toEqual(
         [img, reg, other].map((r) => [r.PK, r.SK, { kind: 'repair', run: 'r1' }]).sort(),
