@@ -1,4 +1,6 @@
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { StreamFanout } from '../../lib/stream-fanout';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,11 +16,11 @@ interface Violation {
 }
 
 /** Synthesises with the AwsSolutions pack, as bin/app.ts does, and returns the validation report's violations. */
-function synthWithNag(mutate?: (stack: StreamFanoutStack) => void, props: StreamFanoutStackProps = {}) {
+function synthWithNag(mutate?: (stack: StreamFanoutStack) => void, props: StreamFanoutStackProps = {}, build?: (app: App) => Stack) {
   const outdir = mkdtempSync(join(tmpdir(), 'nag-'));
   const app = new App({ outdir, context: testContext() });
-  const stack = new StreamFanoutStack(app, 'NagStack', { env: { account: '123456789012', region: 'eu-west-1' }, ...props });
-  mutate?.(stack);
+  const stack = build?.(app) ?? new StreamFanoutStack(app, 'NagStack', { env: { account: '123456789012', region: 'eu-west-1' }, ...props });
+  if (stack instanceof StreamFanoutStack) mutate?.(stack);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   let error: Error | undefined;
   const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
@@ -46,6 +48,17 @@ describe('cdk-nag AwsSolutions', () => {
   it('synthesises with the indexer with zero unacknowledged errors', () => {
     const { error, violations } = synthWithNag(undefined, {
       indexer: { typesenseNodes: ['https://search.example.com'], typesenseApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ts-AbCdEf' },
+    });
+    expect(violations.filter((v) => v.severity === 'error')).toEqual([]);
+    expect(error).toBeUndefined();
+  });
+
+  it("inside a team's own stack (other logical IDs) the acknowledgements still hold", () => {
+    const { error, violations } = synthWithNag(undefined, {}, (app) => {
+      const stack = new Stack(app, 'TeamStack', { env: { account: '123456789012', region: 'eu-west-1' } });
+      const table = dynamodb.Table.fromTableAttributes(stack, 'T', { tableName: 'platform', tableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/platform/stream/x' });
+      new StreamFanout(stack, 'Search', { table });
+      return stack;
     });
     expect(violations.filter((v) => v.severity === 'error')).toEqual([]);
     expect(error).toBeUndefined();
