@@ -33,7 +33,8 @@ import { systemClock } from './clock';
 
 export const FIFO_DEDUPLICATION_WINDOW_MS = 5 * 60 * 1000;
 export const SQS_MAX_BATCH_ENTRIES = 10;
-export const SQS_MAX_PAYLOAD_BYTES = 256 * 1024;
+/** SQS's limit on one message and on a SendMessageBatch payload: 1 MiB since 2025 (the queue's MaximumMessageSize). */
+export const SQS_MAX_PAYLOAD_BYTES = 1_048_576;
 
 /** What the failure hook returns to fail one entry (it is then neither queued nor remembered for deduplication). */
 export interface InjectedEntryFailure {
@@ -59,7 +60,7 @@ export interface FifoQueueOptions {
   /** SQS's DeduplicationScope: 'queue' (default) or 'messageGroup' (high-throughput FIFO). */
   readonly deduplicationScope?: 'queue' | 'messageGroup';
   readonly maxBatchEntries?: number;
-  /** Limit on one message and on a whole SendMessageBatch payload. Default 256 KiB. */
+  /** Limit on one message and on a whole SendMessageBatch payload. Default 1 MiB. */
   readonly maxPayloadBytes?: number;
   readonly visibilityTimeoutMs?: number;
   /** Redrive: a message received this many times and not deleted moves to deadLetters(). */

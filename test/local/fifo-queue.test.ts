@@ -52,14 +52,14 @@ describe('LocalFifoQueue: SendMessageBatch', () => {
     await expect(q.send(batch())).rejects.toMatchObject({ name: 'EmptyBatchRequest' });
     await expect(q.send(batch(entry('a', 'g1'), entry('a', 'g2')))).rejects.toMatchObject({ name: 'BatchEntryIdsNotDistinct' });
     await expect(q.send(batch(entry('bad id', 'g')))).rejects.toMatchObject({ name: 'InvalidBatchEntryId' });
-    const big = 'x'.repeat(130 * 1024);
+    const big = 'x'.repeat(520 * 1024);
     await expect(q.send(batch(entry('a', 'g', big), entry('b', 'g2', big)))).rejects.toMatchObject({ name: 'BatchRequestTooLong', $fault: 'client' });
     await expect(q.send(new SendMessageBatchCommand({ QueueUrl: 'http://elsewhere', Entries: [entry('a', 'g')] }))).rejects.toMatchObject({ name: 'QueueDoesNotExist' });
     expect(q.depth()).toBe(0);
     expect(q.stats()).toMatchObject({ rejectedCalls: 6, sent: 0 });
-    // Exactly 10 entries and exactly 256 KiB are fine.
+    // Exactly 10 entries and exactly 1 MiB are fine.
     await q.send(batch(...eleven.slice(0, 10)));
-    const exact = 'y'.repeat(128 * 1024);
+    const exact = 'y'.repeat(512 * 1024);
     await q.send(batch(entry('p', 'g3', exact), entry('q', 'g4', exact)));
     expect(q.depth()).toBe(12);
   });

@@ -142,6 +142,13 @@ describe('indexer: reads the rows now, projects them, upserts and deletes (local
     expect(rig.errorsLogged()).toMatch(/the import call failed.*faa\.N1/);
   });
 
+  it('a 300 KB registry row is indexed (the trigger stays small; the indexer reads the row)', async () => {
+    const row = faaRow('N1', { owner_name: 'O'.repeat(300 * 1024) });
+    await rig.put(row);
+    expect(await rig.failed([sqsRecord(triggerBody(key(row)))])).toEqual([]);
+    expect(((await rig.index()).get('registry')!.get('faa.N1') as { owner_name: string }).owner_name).toHaveLength(300 * 1024);
+  });
+
   it('a row that cannot be projected (malformed attribute) fails its message naming the key', async () => {
     await rig.put(faaRow('N1', { year_manufactured: 'nineteen' }));
     await rig.put(faaRow('N2'));
