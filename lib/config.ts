@@ -69,6 +69,18 @@ export function checkSecretArn(arn: string): void {
   }
 }
 
+export function checkTopicArn(arn: string): void {
+  if (!/^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(arn)) {
+    throw new ConfigError(`alarmTopicArn is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>): ${arn}`);
+  }
+}
+
+export function checkStackName(name: string): void {
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(name)) {
+    throw new ConfigError(`stackName must start with a letter and hold only letters, digits and hyphens (at most 128), got ${JSON.stringify(name)}`);
+  }
+}
+
 export function checkLogLevel(value: string): LogLevel {
   const level = value.toUpperCase();
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {

@@ -1,5 +1,5 @@
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { checkIntRange, checkLogLevel, checkSecretArn, ConfigError, parseStreamArn, parseTypesenseNodes, STARTING_POSITIONS } from './config';
+import { checkIntRange, checkLogLevel, checkSecretArn, checkStackName, checkTopicArn, ConfigError, parseStreamArn, parseTypesenseNodes, STARTING_POSITIONS } from './config';
 import type { StreamMappingSettings } from './mapping-settings';
 import type { StreamFanoutStackProps } from './stream-fanout-stack';
 
@@ -76,6 +76,10 @@ export function propsFromContext(context: Record<string, unknown>): StreamFanout
     throw new ConfigError(`logRetentionDays must be one of CloudWatch's retention values (1, 3, 5, 7, 14, 30, 60, 90, ...), got ${retentionDays}`);
   }
   const logLevel = str('logLevel');
+  const alarmTopicArn = str('alarmTopicArn');
+  if (alarmTopicArn !== undefined) checkTopicArn(alarmTopicArn);
+  const stackName = str('stackName');
+  if (stackName !== undefined) checkStackName(stackName);
 
   const nodes = str('typesenseNodes');
   const secretArn = str('typesenseApiKeySecretArn');
@@ -87,7 +91,7 @@ export function propsFromContext(context: Record<string, unknown>): StreamFanout
   return {
     ...(tableName && tableStreamArn && { tableName, tableStreamArn }),
     mapping: Object.fromEntries(Object.entries(mapping).filter(([, v]) => v !== undefined)),
-    alarmTopicArn: str('alarmTopicArn'),
+    alarmTopicArn,
     logLevel: logLevel === undefined ? undefined : checkLogLevel(logLevel),
     logRetention: retentionDays as logs.RetentionDays | undefined,
     iteratorAgeAlarmSeconds: int('iteratorAgeAlarmSeconds', 1, 604_800),

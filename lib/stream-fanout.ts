@@ -13,7 +13,7 @@ import { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '../lambda/shared/table';
 import { filterPatterns, SUBSYSTEM_NAMES, type SubsystemName } from '../lambda/subsystems';
 import { SQS_MAX_MESSAGE_BYTES } from '../lambda/typesense-sync/messages';
-import { checkExistingTable, checkIntRange, checkLogLevel, checkSecretArn, ConfigError, parseStreamArn, parseTypesenseNodes } from './config';
+import { checkExistingTable, checkIntRange, checkLogLevel, checkSecretArn, checkTopicArn, ConfigError, parseStreamArn, parseTypesenseNodes } from './config';
 import { FanoutDashboard } from './dashboard';
 import { FailureBucket } from './failure-bucket';
 import { INDEXER_TIMEOUT, TypesenseIndexer, type IndexerOptions } from './indexer';
@@ -79,6 +79,7 @@ export class StreamFanout extends Construct {
     const logLevel = checkLogLevel(props.logLevel ?? 'INFO');
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const iteratorAgeSeconds = checkIntRange('iteratorAgeAlarmSeconds', props.iteratorAgeAlarmSeconds ?? 300, 1, 604_800);
+    if (props.alarmTopicArn !== undefined && !Token.isUnresolved(props.alarmTopicArn)) checkTopicArn(props.alarmTopicArn);
     this.alarmAction = props.alarmTopicArn ? new actions.SnsAction(sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn)) : undefined;
     this.table = this.resolveTable(props);
 

@@ -59,6 +59,8 @@ describe('CDK context', () => {
     [{ typesenseNodes: 'https://a.example/path', typesenseApiKeySecretArn: secret }, 'typesenseNodes: "https://a.example/path" is not an http(s) URL of the form https://host[:port]'],
     [{ typesenseNodes: ' , ', typesenseApiKeySecretArn: secret }, 'typesenseNodes is empty: give one or more comma-separated http(s) URLs'],
     [{ typesenseNodes: 'https://a.example', typesenseApiKeySecretArn: 'typesense-admin' }, 'typesenseApiKeySecretArn is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>): typesense-admin'],
+    [{ alarmTopicArn: 'oncall' }, 'alarmTopicArn is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>): oncall'],
+    [{ stackName: '1-fanout' }, 'stackName must start with a letter and hold only letters, digits and hyphens (at most 128), got "1-fanout"'],
   ])('rejects %j', (ctx, message) => {
     let error: Error | undefined;
     try {
