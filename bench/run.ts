@@ -11,7 +11,6 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { randomUUID } from 'node:crypto';
-import { createMatcherHandler } from '../lambda/faa-matcher-sync/handler';
 import { createImageHandler } from '../lambda/image-sync/handler';
 import { DEFAULT_MAPPING_SETTINGS } from '../lib/mapping-settings';
 import { runChaos } from '../local/chaos';
@@ -20,7 +19,11 @@ import { localClientConfig, startDynamoDbLocal } from '../local/dynamodb-local';
 import { LocalPipeline } from '../local/pipeline';
 import { applyChange, loadRows } from '../local/table-io';
 import { createTestTable } from '../test/support/dynamodb';
-import { insertRecord, modifyRecord, streamEvent } from '../test/support/events';
+import { insertRecord, streamEvent } from '../test/support/events';
+import { benchBundles } from './bundles';
+import { benchImageReconcile } from './image-sync';
+import { benchIndexer } from './indexer';
+import { benchMatcherReconcile } from './matcher';
 import { benchTypesenseSync } from './typesense-sync';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -81,45 +84,6 @@ async function benchImageCoalescing(endpoint: string): Promise<Figures> {
     requestReduction: +(perRecord / batched).toFixed(1),
     msBatched: Math.round(batchedMs),
     msOneInvocationPerRecord: Math.round(perRecordMs),
-  };
-}
-
-/** faa-matcher-sync: requests per link change and changes/s, against a plain PutItem per change. */
-async function benchMatcher(endpoint: string): Promise<Figures> {
-  const n = quick ? 200 : 1000;
-  const { tableName: table, drop } = await createTestTable('bench-mt', endpoint);
-  const { doc, total, reset, client } = countingDoc(endpoint);
-  const handler = createMatcherHandler({ doc, tableName: table, logger: silent('faa-matcher-sync') });
-  const tuples = [['B738', 'BOEING', '737-8H4'], ['C172', 'CESSNA', '172S'], ['PA28', 'PIPER', 'PA-28-181']] as const;
-  const link = (i: number, t: number) => {
-    const [type_designator, manufacturer, model] = tuples[t % tuples.length]!;
-    return { PK: 'FAA#LINKS', SK: `MFR_MDL_CODE#1#SN#${i}`, type_designator, manufacturer, model };
-  };
-  const records = Array.from({ length: n }, (_, i) => (i < n / 2 ? insertRecord(link(i, i)) : modifyRecord(link(i - n / 2, i), link(i - n / 2, i + 1))));
-  reset();
-  let t = performance.now();
-  for (let i = 0; i < records.length; i += 100) await handler(streamEvent(...records.slice(i, i + 100)));
-  const handlerMs = performance.now() - t;
-  const requests = total();
-  // Replaying every batch: the ledger makes each record a no-op.
-  reset();
-  t = performance.now();
-  for (let i = 0; i < records.length; i += 100) await handler(streamEvent(...records.slice(i, i + 100)));
-  const replayMs = performance.now() - t;
-  const replayRequests = total();
-  t = performance.now();
-  for (let i = 0; i < n; i += 1) await doc.send(new PutCommand({ TableName: table, Item: { PK: `BASELINE#${i}`, SK: 'X', n: i } }));
-  const putMs = performance.now() - t;
-  client.destroy();
-  await drop();
-  return {
-    changes: n,
-    requestsPerChange: +(requests / n).toFixed(2),
-    changesPerSecond: Math.round(n / (handlerMs / 1000)),
-    replayRequestsPerChange: +(replayRequests / n).toFixed(2),
-    replayChangesPerSecond: Math.round(n / (replayMs / 1000)),
-    baselinePutItemPerSecond: Math.round(n / (putMs / 1000)),
-    costVsOnePutItem: +(handlerMs / putMs).toFixed(2),
   };
 }
 
@@ -249,10 +213,16 @@ async function main(): Promise<void> {
   };
   results['typesense-sync: SQS calls on a bulk batch of 100 documents'] = await benchTypesenseSync();
   await step('image-sync: burst of 50 images for one entity', benchImageCoalescing);
-  await step('faa-matcher-sync: link changes through the ledger', benchMatcher);
+  await step('image-sync: requests per image event, transaction with source check vs plain conditional write', benchImageReconcile);
+  await step('faa-matcher-sync: requests per link change and per unchanged replay, vs a naive recount', (endpoint) =>
+    benchMatcherReconcile(endpoint, quick ? 200 : 600),
+  );
+  await step('typesense-indexer: Typesense calls and DynamoDB reads per message, batch of 10 vs 1', benchIndexer);
   await step('pipeline: generated dataset through DynamoDB Local and the emulator', benchPipeline);
   await step('chaos: faults off vs on, same workload', benchChaos);
   await step('three mappings: GetRecords throttled half the time vs never', benchThrottledReads);
+  process.stderr.write('bench: bundles...\n');
+  results['bundles: size and cold init on Node 22, naive vs chosen esbuild options'] = await benchBundles();
   const settings = DEFAULT_MAPPING_SETTINGS;
   process.stdout.write(process.argv.includes('--json') ? `${JSON.stringify(results, null, 2)}\n` : `${markdown(results)}\nmapping settings: batchSize ${settings.batchSize}, window ${settings.maxBatchingWindowSeconds}s; node ${process.version}${quick ? '; --quick sizes' : ''}\n`);
 }
