@@ -15,12 +15,15 @@ const keyOf = (row: { PK: string; SK: string }) => `${row.PK}\u0000${row.SK}`;
 export class TableModel {
   readonly rows = new Map<string, Row>();
   readonly records: DynamoDBRecord[] = [];
+  /** Per record (same index): the key it changed and the row after it (undefined: deleted). */
+  readonly history: { readonly key: string; readonly row: Row | undefined }[] = [];
 
   put(row: Row): void {
     const old = this.rows.get(keyOf(row));
     if (old && deepEqual(old, row)) return;
     this.rows.set(keyOf(row), row);
     this.records.push(old ? modifyRecord(old, row) : insertRecord(row));
+    this.history.push({ key: keyOf(row), row });
   }
 
   delete(keys: { PK: string; SK: string }): void {
@@ -28,6 +31,14 @@ export class TableModel {
     if (!old) return;
     this.rows.delete(keyOf(keys));
     this.records.push(removeRecord(old));
+    this.history.push({ key: keyOf(keys), row: undefined });
+  }
+
+  /** The row for a key as it was right after record `index` was written. */
+  rowAt(index: number, key: { PK: string; SK: string }): Row | undefined {
+    const id = keyOf(key);
+    for (let i = Math.min(index, this.history.length - 1); i >= 0; i -= 1) if (this.history[i]!.key === id) return this.history[i]!.row;
+    return undefined;
   }
 
   /** The current row for a key (what the indexer reads when it runs). */
