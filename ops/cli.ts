@@ -37,7 +37,7 @@ const OPTIONS = {
   audit: { ...COMMON, segments: { type: 'string' }, rate: { type: 'string' }, only: { type: 'string' }, 'typesense-url': { type: 'string' }, 'typesense-api-key-env': { type: 'string' }, repair: { type: 'boolean' }, 'queue-url': { type: 'string' } },
   backfill: { ...COMMON, segments: { type: 'string' }, rate: { type: 'string' }, 'page-size': { type: 'string' }, subsystems: { type: 'string' }, 'queue-url': { type: 'string' }, checkpoint: { type: 'string' }, 'dry-run': { type: 'boolean' }, takeover: { type: 'boolean' } },
   redrive: { ...COMMON, from: { type: 'string' }, 's3-endpoint': { type: 'string' }, keep: { type: 'boolean' }, 'dlq-url': { type: 'string' }, subsystems: { type: 'string' }, 'queue-url': { type: 'string' }, 'dry-run': { type: 'boolean' } },
-  takeover: { ...COMMON },
+  takeover: { ...COMMON, 'subtract-contributions': { type: 'boolean' } },
 } as const;
 
 type Command = keyof typeof OPTIONS;
@@ -187,7 +187,8 @@ export async function main(argv: readonly string[], io: OpsIo = processIo, env: 
           return report.objects.some((o) => o.outcome === 'left') ? 1 : 0;
         }
         case 'takeover': {
-          const report = await prepareTakeover({ doc, tableName, logger });
+          const existingContributions = values['subtract-contributions'] ? 'subtract' : 'refuse';
+          const report = await prepareTakeover({ doc, tableName, logger }, { existingContributions });
           print('takeover', report);
           return 0;
         }

@@ -83,5 +83,12 @@ contribution rows). Procedure:
   4. ops backfill --takeover --subsystems faa-matcher-sync
                             reconcile every link, then subtract legacy_count from each tuple.
 
+Upgrading from 0.1.0 after it took over itself (it counted some links without contribution
+rows): stop its matcher mapping too, then run step 2 with --subtract-contributions, which
+snapshots count minus the contribution rows naming each tuple.
+
+  --subtract-contributions  existing contribution rows belong to a stopped matcher: subtract
+                            them instead of refusing
+
 ${COMMON}`,
 };

@@ -3,7 +3,10 @@
  * a contribution row. Never a silent fallback; the ops CLI runs it as `backfill --takeover`:
  *
  * (a) `prepareTakeover`, with the old worker stopped and this matcher not yet deployed: every tuple
- *     row gets `legacy_count = count` (what the old worker counted).
+ *     row gets `legacy_count = count` (what the old worker counted). Upgrading from a matcher that
+ *     already kept contribution rows for some links (0.1.0 after its own takeover) is the same with
+ *     `existingContributions: 'subtract'`: `legacy_count = count - contribution rows naming the
+ *     tuple`, valid because that matcher is stopped too, so nothing moves either side meanwhile.
  * (b) deploy this matcher; (c) reconcile every link (backfill). Each reconcile moves `count` by
  *     ±1 together with a contribution row, so `count - legacy_count` is always the number of
  *     contribution rows naming the tuple, whatever the stream does meanwhile.
@@ -28,6 +31,13 @@ export class TakeoverRefusedError extends Error {
   override readonly name = 'TakeoverRefusedError';
 }
 
+interface ContributionRow {
+  PK: string;
+  SK: string;
+  tuple_pk?: unknown;
+  tuple_sk?: unknown;
+}
+
 interface TupleRow {
   PK: string;
   SK: string;
@@ -40,7 +50,7 @@ const NAMES = { '#count': 'count', '#legacy': LEGACY_COUNT_ATTRIBUTE };
 /** Every matcher tuple row and contribution row (one paginated, strongly consistent scan). */
 async function scanMatcherRows(deps: TakeoverDeps) {
   const tuples: TupleRow[] = [];
-  const contributions: { PK: string; SK: string }[] = [];
+  const contributions: ContributionRow[] = [];
   let ExclusiveStartKey: Record<string, unknown> | undefined;
   do {
     const page = await deps.doc.send(
@@ -49,13 +59,13 @@ async function scanMatcherRows(deps: TakeoverDeps) {
         ConsistentRead: true,
         ExclusiveStartKey,
         FilterExpression: 'begins_with(PK, :tuple) OR begins_with(PK, :contrib)',
-        ProjectionExpression: 'PK, SK, #count, #legacy',
+        ProjectionExpression: 'PK, SK, #count, #legacy, tuple_pk, tuple_sk',
         ExpressionAttributeNames: NAMES,
         ExpressionAttributeValues: { ':tuple': MATCHER_TUPLE_PK_PREFIX, ':contrib': CONTRIBUTION_PK_PREFIX },
       }),
     );
     for (const item of (page.Items ?? []) as TupleRow[]) {
-      if (item.PK.startsWith(CONTRIBUTION_PK_PREFIX)) contributions.push({ PK: item.PK, SK: item.SK });
+      if (item.PK.startsWith(CONTRIBUTION_PK_PREFIX)) contributions.push(item as ContributionRow);
       else tuples.push(item);
     }
     ExclusiveStartKey = page.LastEvaluatedKey;
@@ -74,14 +84,35 @@ export interface PrepareReport {
   readonly alreadyMarked: number;
 }
 
+export interface PrepareOptions {
+  /**
+   * What existing contribution rows mean. `refuse` (default): this matcher already counts, so a
+   * takeover would count its links twice: write nothing. `subtract`: a stopped matcher of an
+   * earlier version kept them for some links; each tuple's legacy share excludes them.
+   */
+  readonly existingContributions?: 'refuse' | 'subtract';
+}
+
+/** Contribution rows naming each tuple (`tuple_pk|tuple_sk`); tombstones name none. */
+function contributionsPerTuple(contributions: readonly ContributionRow[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const c of contributions) {
+    if (typeof c.tuple_pk !== 'string' || typeof c.tuple_sk !== 'string') continue;
+    const id = `${c.tuple_pk}|${c.tuple_sk}`;
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return counts;
+}
+
 /**
- * Step (a). Refuses, writing nothing, when any contribution row exists (this matcher already
- * counts: a takeover would count its links twice) or when a tuple row's count is not a positive
- * integer (fix or delete it first). Idempotent and resumable: a row keeps its first `legacy_count`.
+ * Step (a). Refuses, writing nothing, when any contribution row exists (unless told to subtract
+ * them) or when a tuple row's count is not a positive integer, or is below its contributions (fix
+ * or delete it first). Idempotent and resumable: a row keeps its first `legacy_count`. A tuple
+ * whose legacy share is 0 gets no `legacy_count`: it has nothing to release.
  */
-export async function prepareTakeover(deps: TakeoverDeps): Promise<PrepareReport> {
+export async function prepareTakeover(deps: TakeoverDeps, options: PrepareOptions = {}): Promise<PrepareReport> {
   const { tuples, contributions } = await scanMatcherRows(deps);
-  if (contributions.length > 0) {
+  if (contributions.length > 0 && options.existingContributions !== 'subtract') {
     const first = contributions[0]!;
     throw new TakeoverRefusedError(
       `takeover refused: ${contributions.length} contribution row(s) exist (first: ${first.PK} ${first.SK}); ` +
@@ -95,25 +126,42 @@ export async function prepareTakeover(deps: TakeoverDeps): Promise<PrepareReport
         bad.slice(0, 5).map((t) => `${t.PK} ${t.SK} count=${JSON.stringify(t.count)}`).join('; '),
     );
   }
+  const counted = contributionsPerTuple(contributions);
+  const legacyOf = (t: TupleRow) => (t.count as number) - (counted.get(`${t.PK}|${t.SK}`) ?? 0);
+  const below = tuples.filter((t) => legacyOf(t) < 0);
+  if (below.length > 0) {
+    throw new TakeoverRefusedError(
+      `takeover refused: ${below.length} tuple row(s) count fewer links than their contribution rows name: ` +
+        below.slice(0, 5).map((t) => `${t.PK} ${t.SK} count=${String(t.count)} contributions=${counted.get(`${t.PK}|${t.SK}`)}`).join('; '),
+    );
+  }
   let marked = 0;
   for (const t of tuples) {
+    const legacy = legacyOf(t);
+    if (legacy === 0) continue;
     try {
+      // Conditioned on the count as scanned: the matchers are stopped, so a change here means they are not.
       await deps.doc.send(
         new UpdateCommand({
           TableName: deps.tableName,
           Key: { PK: t.PK, SK: t.SK },
-          UpdateExpression: 'SET #legacy = #count',
-          ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(#legacy)',
+          UpdateExpression: 'SET #legacy = :legacy',
+          ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(#legacy) AND #count = :count',
           ExpressionAttributeNames: NAMES,
+          ExpressionAttributeValues: { ':legacy': legacy, ':count': t.count },
         }),
       );
       marked += 1;
     } catch (error) {
       if (!conditionFailed(error)) throw error;
+      const { Item } = await deps.doc.send(new GetCommand({ TableName: deps.tableName, Key: { PK: t.PK, SK: t.SK }, ConsistentRead: true }));
+      if (Item?.[LEGACY_COUNT_ATTRIBUTE] === undefined) {
+        throw new TakeoverRefusedError(`takeover refused: ${t.PK} ${t.SK} changed while preparing: stop every matcher first`);
+      }
     }
   }
-  deps.logger.info('takeover prepared', { tuples: tuples.length, marked });
-  return { tuples: tuples.length, marked, alreadyMarked: tuples.length - marked };
+  deps.logger.info('takeover prepared', { tuples: tuples.length, marked, subtracted: contributions.length });
+  return { tuples: tuples.length, marked, alreadyMarked: tuples.filter((t) => legacyOf(t) > 0).length - marked };
 }
 
 export interface ReleaseReport {

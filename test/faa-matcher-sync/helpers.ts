@@ -126,3 +126,20 @@ export async function i3Violations(doc: DynamoDBDocumentClient, tableName: strin
   for (const [pk, id] of expectedContrib) if (!contributions.some((c) => c.PK === pk)) problems.push(`${pk}: no contribution row for ${id}`);
   return problems;
 }
+
+/** A contribution row exactly as the 0.1.0 (sequence-number) matcher wrote it: counted, or a tombstone when `tuple` is null. */
+export function oldContributionRow(link: LinkRow, tuple: { type_designator: string; manufacturer: string; model: string } | null) {
+  const sequenceNumber = '49650000000000000000000000123';
+  return {
+    ...contributionKey(link),
+    link_pk: link.PK,
+    link_sk: link.SK,
+    seq_order: sequenceNumber.padStart(64, '0'),
+    sequence_number: sequenceNumber,
+    event_id: 'c81e728d9d4c2f636f067f89cc14862c',
+    applied_at: '2026-11-20T09:00:00.000Z',
+    ...(tuple
+      ? { ...tuple, tuple_pk: `ICAO#MATCHER#${tuple.type_designator}`, tuple_sk: `MFR#${tuple.manufacturer}#MODEL#${tuple.model}` }
+      : { expires_at: 1_795_000_000 }),
+  };
+}

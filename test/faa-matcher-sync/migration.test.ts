@@ -3,29 +3,13 @@ import { createMatcherReconciler } from '../../lambda/faa-matcher-sync/reconcile
 import { contributionKey } from '../../lambda/faa-matcher-sync/keys';
 import { toolTriggers } from '../../lambda/shared/trigger';
 import { createTestTable, type TestTable } from '../support/dynamodb';
-import { countingDoc, deleteLink, i3Violations, linkRow, putLink, readState, silentLogger, type LinkRow } from './helpers';
+import { countingDoc, deleteLink, i3Violations, linkRow, oldContributionRow, putLink, readState, silentLogger, type LinkRow } from './helpers';
 
 /**
  * Contribution rows written by the previous (edge-triggered) version, attribute for attribute as
  * its repository's `ledgerPut` wrote them: a counted row (tuple attributes) or a tombstone
  * (no tuple, `expires_at` for TTL), both with the stream bookkeeping the new code ignores.
  */
-function oldContributionRow(link: LinkRow, tuple: { type_designator: string; manufacturer: string; model: string } | null) {
-  const sequenceNumber = '49650000000000000000000000123';
-  return {
-    ...contributionKey(link),
-    link_pk: link.PK,
-    link_sk: link.SK,
-    seq_order: sequenceNumber.padStart(64, '0'),
-    sequence_number: sequenceNumber,
-    event_id: 'c81e728d9d4c2f636f067f89cc14862c',
-    applied_at: '2026-11-20T09:00:00.000Z',
-    ...(tuple
-      ? { ...tuple, tuple_pk: `ICAO#MATCHER#${tuple.type_designator}`, tuple_sk: `MFR#${tuple.manufacturer}#MODEL#${tuple.model}` }
-      : { expires_at: 1_795_000_000 }),
-  };
-}
-
 describe('faa-matcher-sync reads the contribution rows the previous version wrote', () => {
   let table: TestTable;
   let requests: ReturnType<typeof countingDoc>;

@@ -8,7 +8,7 @@ import { prepareTakeover, releaseTakeover, TakeoverRefusedError } from '../../la
 import { toolTriggers } from '../../lambda/shared/trigger';
 import { createTestTable, type TestTable } from '../support/dynamodb';
 import { insertRecord, modifyRecord, removeRecord, streamEvent } from '../support/events';
-import { deleteLink, i3Violations, linkRow, prng, putLink, readState, scanAll, silentLogger, type LinkRow } from './helpers';
+import { deleteLink, i3Violations, linkRow, oldContributionRow, prng, putLink, readState, scanAll, silentLogger, type LinkRow } from './helpers';
 
 const TUPLES = [
   { type_designator: 'TK1', manufacturer: 'Cessna', model: '172' },
@@ -150,6 +150,31 @@ describe('faa-matcher-sync takeover (prepare, backfill with the stream running, 
     await put({ ...contributionKey(link!), link_pk: link!.PK, link_sk: link!.SK, ...TUPLES[0]! });
     await expect(prepareTakeover(deps())).rejects.toThrow(TakeoverRefusedError);
     await expect(prepareTakeover(deps())).rejects.toThrow(`1 contribution row(s) exist (first: ${contributionKey(link!).PK}`);
+    expect((await readState(table.doc, table.tableName)).tupleRows.filter((r) => 'legacy_count' in r)).toEqual([]);
+  });
+
+  it('upgrade from 0.1.0 after its own takeover (some links counted without contribution rows): prepare subtracting the existing contributions, backfill, release: I3 exact', async () => {
+    const links = await seedOldWorker(12);
+    // 0.1.0 kept contribution rows for the links it saw change (here every third one), a
+    // tombstone for a link it saw removed, and counted the rest only in the tuple rows.
+    const withRows = links.filter((_, i) => i % 3 === 0).filter((l) => matcherFields(l) !== null);
+    for (const link of withRows) await put(oldContributionRow(link, matcherFields(link)));
+    await put(oldContributionRow(linkRow('TK', 'gone', TUPLES[0]!), null));
+    await expect(prepareTakeover(deps())).rejects.toThrow(TakeoverRefusedError);
+
+    await prepareTakeover(deps(), { existingContributions: 'subtract' });
+    expect(await legacyPlusContributions()).toEqual([]);
+    await createMatcherReconciler(deps()).reconcile(toolTriggers(links, 'backfill', 'upgrade'));
+    expect(await legacyPlusContributions()).toEqual([]);
+    await releaseTakeover(deps());
+    expect(await i3Violations(table.doc, table.tableName)).toEqual([]);
+  });
+
+  it('prepare refuses, subtracting, a tuple that counts fewer links than its contribution rows name', async () => {
+    const [link] = await seedOldWorker(1);
+    await put(oldContributionRow(link!, matcherFields(link!)));
+    await put(oldContributionRow(linkRow('TK', 'x', TUPLES[0]!), TUPLES[0]!));
+    await expect(prepareTakeover(deps(), { existingContributions: 'subtract' })).rejects.toThrow('count=1 contributions=2');
     expect((await readState(table.doc, table.tableName)).tupleRows.filter((r) => 'legacy_count' in r)).toEqual([]);
   });
 

@@ -58,4 +58,23 @@ describe('matcher takeover: ops takeover prepare, then ops backfill --takeover',
     await putAll(table, [contribution('1', T1)]);
     await expect(prepareTakeover({ doc: table.doc, tableName: table.tableName, logger: quietLogger() })).rejects.toBeInstanceOf(TakeoverRefusedError);
   });
+
+  it('takeover prepare --subtract-contributions (upgrade from 0.1.0 after its own takeover): legacy = count minus contribution rows, then exact', async () => {
+    // Links 1 and 2 on T1: link 1 has a 0.1.0 contribution row, link 2 was counted only in the tuple.
+    await putAll(table, [link('1'), link('2'), tupleRow(T1, 2), contribution('1', T1)]);
+    const env = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    try {
+      const args = ['takeover', 'prepare', '--table', table.tableName, '--endpoint', table.endpoint, '--json'];
+      expect(await main(args, captureIo(), env)).toBe(1); // refused (one line): contribution rows exist
+      expect(await main([...args, '--subtract-contributions'], captureIo(), env)).toBe(0);
+    } finally {
+      process.env = saved;
+    }
+    expect(await count(T1)).toMatchObject({ count: 2, legacy_count: 1 });
+    expect((await backfill(true)).takeover).toMatchObject({ released: 1 });
+    expect(await count(T1)).toMatchObject({ count: 2 });
+    expect((await runAudit({ client: table.client, tableName: table.tableName, segments: 2, only: new Set(['I3']) })).findings).toEqual([]);
+  });
 });
