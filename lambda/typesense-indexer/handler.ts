@@ -4,7 +4,7 @@ import type { Item } from '../shared/decode';
 import { AttributeError, COLLECTION_SCHEMAS, type SearchDocument } from '../typesense-sync/documents';
 import { parseTrigger } from './message';
 import { collapse, failedMessages, type BatchMessage, type DocumentTarget } from './plan';
-import { DEFAULT_INDEXER_RETRY, type IndexerRetryPolicy } from './retry';
+import { DEFAULT_INDEXER_RETRY, type IndexerRetryPolicy, type InvocationDeadline } from './retry';
 import { readRows, rowOf, type BatchGetter } from './rows';
 import { CollectionMissingError, type SearchPort } from './search';
 
@@ -145,11 +145,19 @@ export async function indexBatch(deps: IndexerDeps, records: readonly SQSRecord[
   return { response: { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) }, documents: targets.length, upserted, deleted, rejected, byCollection };
 }
 
-/** The Lambda handler on the search queue: partial batch responses (ReportBatchItemFailures). */
-export function createIndexerHandler(deps: IndexerDeps & { readonly logger: Logger }) {
+/**
+ * The Lambda handler on the search queue: partial batch responses (ReportBatchItemFailures).
+ * `deadline` (shared with the Typesense port) is given each invocation's context.
+ */
+export function createIndexerHandler(deps: IndexerDeps & { readonly logger: Logger; readonly deadline?: InvocationDeadline }) {
   return async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
     if (!Array.isArray(event?.Records)) throw new Error('event is not an SQS batch: it has no Records array');
     if (context) deps.logger.addContext(context);
-    return (await indexBatch(deps, event.Records)).response;
+    if (deps.deadline) deps.deadline.context = context;
+    try {
+      return (await indexBatch(deps, event.Records)).response;
+    } finally {
+      if (deps.deadline) deps.deadline.context = undefined;
+    }
   };
 }

@@ -3,8 +3,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/log';
 import { createIndexerHandler } from './handler';
-import { DEFAULT_INDEXER_RETRY } from './retry';
-import { typesenseClient, typesenseSearchPort, type SearchPort } from './search';
+import { DEFAULT_INDEXER_RETRY, InvocationDeadline } from './retry';
+import { INDEXER_DEADLINE_MARGIN_MS, typesenseClient, typesenseSearchPort, type SearchPort } from './search';
 import { cachedSecret } from './secret';
 
 // Configuration is checked at init (DESIGN §7): a missing variable fails the function here.
@@ -19,10 +19,12 @@ const logger = createLogger('typesense-indexer');
 const ddb = new DynamoDBClient({});
 const apiKey = cachedSecret(new SecretsManagerClient({}), secretArn);
 
+const deadline = new InvocationDeadline(INDEXER_DEADLINE_MARGIN_MS);
+
 let search: SearchPort | undefined;
 const searchPort = async (): Promise<SearchPort> => {
-  search ??= typesenseSearchPort(typesenseClient(nodes, await apiKey()), DEFAULT_INDEXER_RETRY, logger);
+  search ??= typesenseSearchPort(typesenseClient(nodes, await apiKey()), DEFAULT_INDEXER_RETRY, logger, deadline);
   return search;
 };
 
-export const handler = createIndexerHandler({ ddb, tableName, search: searchPort, logger });
+export const handler = createIndexerHandler({ ddb, tableName, search: searchPort, logger, deadline });

@@ -23,3 +23,24 @@ export function backoffMs(policy: IndexerRetryPolicy, attempt: number): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
   return Math.round(ceiling / 2 + (ceiling / 2) * policy.random());
 }
+
+/**
+ * The invocation's deadline, shared by the handler (which sets the context) and the
+ * Typesense port (which checks it): no call or retry starts unless `marginMs` would be left
+ * after it, so a slow Typesense fails the batch's remaining documents (redelivered) instead
+ * of the function timing out with its outcome unknown.
+ */
+export class InvocationDeadline {
+  context?: { getRemainingTimeInMillis(): number };
+
+  constructor(readonly marginMs: number) {}
+
+  /** Milliseconds left before the margin (Infinity outside an invocation). */
+  usableMs(): number {
+    return this.context ? this.context.getRemainingTimeInMillis() - this.marginMs : Number.POSITIVE_INFINITY;
+  }
+}
+
+export class DeadlineReached extends Error {
+  override readonly name = 'DeadlineReached';
+}

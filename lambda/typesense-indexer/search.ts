@@ -1,6 +1,6 @@
 import { Client, Errors } from 'typesense';
 import type { CollectionSchema, SearchDocument } from '../typesense-sync/documents';
-import { backoffMs, type IndexerRetryPolicy } from './retry';
+import { backoffMs, DeadlineReached, type IndexerRetryPolicy, type InvocationDeadline } from './retry';
 
 /** One import line's outcome, in the order of the documents sent. */
 export type ImportResult = { readonly success: true } | { readonly success: false; readonly error: string };
@@ -27,6 +27,8 @@ export class CollectionMissingError extends Error {
 export const TYPESENSE_CONNECTION_TIMEOUT_SECONDS = 5;
 /** Imports are not bounded by the client (it skips its timeout for them); we bound every call. */
 export const TYPESENSE_CALL_TIMEOUT_MS = 10_000;
+/** Kept in hand at the function's deadline: the response, the partial batch response, logs. */
+export const INDEXER_DEADLINE_MARGIN_MS = 2_000;
 
 /**
  * The official client with its own retries off (`numRetries: 0`): it retries 5xx and
@@ -70,14 +72,27 @@ export interface SearchRetryLog {
   warn(message: string, extra: Record<string, unknown>): void;
 }
 
-/** Runs `call` with backoff on retryable errors; the last error is rethrown. */
-export async function withSearchRetry<T>(what: string, call: () => Promise<T>, policy: IndexerRetryPolicy, log?: SearchRetryLog, timeoutMs = TYPESENSE_CALL_TIMEOUT_MS): Promise<T> {
+/**
+ * Runs `call` with backoff on retryable errors; the last error is rethrown. With a deadline,
+ * each attempt's timeout is cut to the time left, and no attempt or sleep crosses it.
+ */
+export async function withSearchRetry<T>(
+  what: string,
+  call: () => Promise<T>,
+  policy: IndexerRetryPolicy,
+  log?: SearchRetryLog,
+  timeoutMs = TYPESENSE_CALL_TIMEOUT_MS,
+  deadline?: InvocationDeadline,
+): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
+    const usable = deadline?.usableMs() ?? Number.POSITIVE_INFINITY;
+    if (usable <= 0) throw new DeadlineReached(`${what}: not started, the function's deadline is near (margin ${deadline?.marginMs} ms)`);
     try {
-      return await withTimeout(call(), timeoutMs, what);
+      return await withTimeout(call(), Math.min(timeoutMs, usable), what);
     } catch (error) {
       if (!isRetryableSearchError(error) || attempt >= policy.maxAttempts) throw error;
       const delay = backoffMs(policy, attempt);
+      if ((deadline?.usableMs() ?? Number.POSITIVE_INFINITY) - delay <= 0) throw error;
       log?.warn('Typesense call failed; retrying', { call: what, attempt, delayMs: delay, error: (error as Error).message });
       await policy.sleep(delay);
     }
@@ -85,10 +100,11 @@ export async function withSearchRetry<T>(what: string, call: () => Promise<T>, p
 }
 
 /** The SearchPort over the official client; every call retried by `withSearchRetry`. */
-export function typesenseSearchPort(client: Client, policy: IndexerRetryPolicy, log?: SearchRetryLog): SearchPort {
+export function typesenseSearchPort(client: Client, policy: IndexerRetryPolicy, log?: SearchRetryLog, deadline?: InvocationDeadline): SearchPort {
+  const retry = <T>(what: string, call: () => Promise<T>) => withSearchRetry(what, call, policy, log, TYPESENSE_CALL_TIMEOUT_MS, deadline);
   return {
     async importUpsert(collection, documents) {
-      const results = await withSearchRetry(
+      const results = await retry(
         `import ${collection}`,
         async () => {
           try {
@@ -102,8 +118,6 @@ export function typesenseSearchPort(client: Client, policy: IndexerRetryPolicy, 
             throw error;
           }
         },
-        policy,
-        log,
       );
       if (!Array.isArray(results) || results.length !== documents.length) {
         throw new Error(`Typesense import into ${collection} answered ${Array.isArray(results) ? results.length : 'no'} result lines for ${documents.length} documents`);
@@ -113,14 +127,14 @@ export function typesenseSearchPort(client: Client, policy: IndexerRetryPolicy, 
 
     async deleteDocument(collection, id) {
       try {
-        await withSearchRetry(`delete ${collection}/${id}`, () => client.collections(collection).documents(id).delete(), policy, log);
+        await retry(`delete ${collection}/${id}`, () => client.collections(collection).documents(id).delete());
         return 'deleted';
       } catch (error) {
         if (!(error instanceof Errors.ObjectNotFound)) throw error;
       }
       // 404 means "no such document" or "no such collection": tell them apart.
       try {
-        await withSearchRetry(`retrieve ${collection}`, () => client.collections(collection).retrieve(), policy, log);
+        await retry(`retrieve ${collection}`, () => client.collections(collection).retrieve());
       } catch (error) {
         if (error instanceof Errors.ObjectNotFound) throw new CollectionMissingError(collection);
         throw error;
@@ -130,7 +144,7 @@ export function typesenseSearchPort(client: Client, policy: IndexerRetryPolicy, 
 
     async createCollection(schema) {
       try {
-        await withSearchRetry(`create ${schema.name}`, () => client.collections().create(schema as never), policy, log);
+        await retry(`create ${schema.name}`, () => client.collections().create(schema as never));
       } catch (error) {
         if (!(error instanceof Errors.ObjectAlreadyExists)) throw error;
       }

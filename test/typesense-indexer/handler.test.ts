@@ -2,7 +2,12 @@
  * The Typesense indexer against DynamoDB Local and the local Typesense stand-in (a test
  * double speaking the API subset; no real Typesense server runs in CI).
  */
+import { Logger } from '@aws-lambda-powertools/logger';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { createIndexerHandler } from '../../lambda/typesense-indexer/handler';
+import { DEFAULT_INDEXER_RETRY, InvocationDeadline } from '../../lambda/typesense-indexer/retry';
+import { typesenseSearchPort } from '../../lambda/typesense-indexer/search';
 import { faaRow, foreignRow, icaoManufacturerRow, icaoTypeRow, imageRow, without } from '../typesense-sync/support/rows';
 import { indexerRig, sqsRecord, streamOrigin, triggerBody, type IndexerRig } from './support';
 
@@ -147,6 +152,28 @@ describe('indexer: reads the rows now, projects them, upserts and deletes (local
     await rig.put(row);
     expect(await rig.failed([sqsRecord(triggerBody(key(row)))])).toEqual([]);
     expect(((await rig.index()).get('registry')!.get('faa.N1') as { owner_name: string }).owner_name).toHaveLength(300 * 1024);
+  });
+
+  it('near the function deadline no Typesense call or retry starts: the documents fail (redelivered) instead of the function timing out', async () => {
+    await rig.put(faaRow('N1'));
+    await rig.put(icaoTypeRow('B738'));
+    const deadline = new InvocationDeadline(2_000);
+    const search = typesenseSearchPort(rig.client, { ...DEFAULT_INDEXER_RETRY, sleep: async () => undefined, random: () => 0.5 }, undefined, deadline);
+    const logger = new Logger({ serviceName: 'deadline-test', logLevel: 'SILENT' });
+    const error = jest.spyOn(logger, 'error');
+    const handler = createIndexerHandler({ ...rig.deps, search, logger, deadline });
+    // 50 ms usable at first, and each Typesense request takes 100 ms of the budget.
+    let budget = 2_050;
+    const context = { getRemainingTimeInMillis: () => budget - 100 * rig.server.requests().length } as unknown as Context;
+    rig.server.failNext(1, 503);
+    const records = [sqsRecord(triggerBody(key(faaRow('N1')))), sqsRecord(triggerBody(key(icaoTypeRow('B738'))))];
+    const response = await handler({ Records: records }, context);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(records.map((r) => r.messageId));
+    expect(rig.server.requests()).toHaveLength(1); // the 503; no retry, no second collection's import
+    expect(JSON.stringify(error.mock.calls.map(([, e]) => (e as { error?: Error }).error?.message))).toMatch(/deadline is near/);
+    budget = 60_000;
+    expect((await handler({ Records: records }, context)).batchItemFailures).toEqual([]);
+    expect(deadline.context).toBeUndefined(); // cleared after each invocation
   });
 
   it('a row that cannot be projected (malformed attribute) fails its message naming the key', async () => {
