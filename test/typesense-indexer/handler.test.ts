@@ -176,6 +176,21 @@ describe('indexer: reads the rows now, projects them, upserts and deletes (local
     expect(deadline.context).toBeUndefined(); // cleared after each invocation
   });
 
+  it('a retry whose backoff would cross the deadline is not slept for', async () => {
+    await rig.put(faaRow('N1'));
+    const deadline = new InvocationDeadline(2_000);
+    const sleeps: number[] = [];
+    const search = typesenseSearchPort(rig.client, { ...DEFAULT_INDEXER_RETRY, sleep: async (ms) => void sleeps.push(ms), random: () => 0.5 }, undefined, deadline);
+    const handler = createIndexerHandler({ ...rig.deps, search, logger: new Logger({ logLevel: 'SILENT' }), deadline });
+    // After the 503, 50 ms are usable: less than the 75 ms backoff.
+    const context = { getRemainingTimeInMillis: () => 2_150 - 100 * rig.server.requests().length } as unknown as Context;
+    rig.server.failNext(1, 503);
+    const records = [sqsRecord(triggerBody(key(faaRow('N1'))))];
+    expect((await handler({ Records: records }, context)).batchItemFailures).toHaveLength(1);
+    expect(sleeps).toEqual([]);
+    expect(rig.server.requests()).toHaveLength(1);
+  });
+
   it('a row that cannot be projected (malformed attribute) fails its message naming the key', async () => {
     await rig.put(faaRow('N1', { year_manufactured: 'nineteen' }));
     await rig.put(faaRow('N2'));
