@@ -100,16 +100,18 @@ describe('ordered stream runner', () => {
     expect(debug).toHaveBeenCalledTimes(2);
   });
 
-  it('logs one compact line per owned record, never the image', async () => {
+  it('logs one compact line per owned record at DEBUG (INFO builds none), never the image', async () => {
     const { subsystem } = recordingSubsystem();
-    const { logger, info } = quietLogger();
+    const logger = new Logger({ serviceName: 'test', logLevel: 'DEBUG' });
+    const debug = jest.spyOn(logger, 'debug').mockImplementation(() => undefined);
+    const info = jest.spyOn(logger, 'info').mockImplementation(() => undefined);
     const records = [owned(1), owned(2)];
     await createStreamHandler(subsystem, logger)(streamEvent(...records));
-    expect(info).toHaveBeenCalledTimes(2);
-    const [message, details] = info.mock.calls[0] as [string, Record<string, unknown>];
-    expect(message).toBe('stream record');
-    expect(details).toEqual({ eventName: 'INSERT', pk: 'OWNED', sk: 'S#1', sizeBytes: records[0]!.dynamodb!.SizeBytes, eventID: records[0]!.eventID });
-    expect(JSON.stringify(info.mock.calls)).not.toContain('Secret Owner');
+    const lines = debug.mock.calls.filter(([message]) => message === 'stream record');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]![1]).toEqual({ eventName: 'INSERT', pk: 'OWNED', sk: 'S#1', sizeBytes: records[0]!.dynamodb!.SizeBytes, eventID: records[0]!.eventID });
+    expect(info).not.toHaveBeenCalledWith('stream record', expect.anything());
+    expect(JSON.stringify([...debug.mock.calls, ...info.mock.calls])).not.toContain('Secret Owner');
   });
 
   it('rejects an event that is not a stream batch', async () => {
