@@ -38,7 +38,8 @@ import {
   type S3FailureObject,
   type StreamItem,
 } from './esm-batch';
-import { compareSequenceNumbers, creationTimeMs, findStreamArn, sdkStreamSource, toLambdaRecord, type StreamSource } from './stream-source';
+import { compareSequenceNumbers } from '../ops/sequence-number';
+import { creationTimeMs, findStreamArn, sdkStreamSource, toLambdaRecord, type StreamSource } from './stream-source';
 
 /** A Lambda handler for a DynamoDB stream: returns a batch response, or throws when the whole batch failed. */
 export type StreamHandler = (event: DynamoDBStreamEvent, context?: Context) => Promise<unknown>;

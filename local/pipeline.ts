@@ -18,7 +18,7 @@ import type { SubsystemName } from '../lambda/subsystems';
 import { createTypesenseHandler } from '../lambda/typesense-sync/handler';
 import { COLLECTION_SCHEMAS } from '../lambda/typesense-sync/specs';
 import { DEFAULT_MAPPING_SETTINGS, type StreamMappingSettings } from '../lib/mapping-settings';
-import { audit, type AuditResult } from './audit';
+import { audit, type AuditResult } from '../ops/invariants';
 import { localClientConfig } from './dynamodb-local';
 import { EsmEmulator, subsystemMappings, type DlqEntry, type EmulatorLog, type InvokeHook, type MappingCounters } from './esm-emulator';
 import { LocalFifoQueue, type FifoQueueOptions } from './fifo-queue';

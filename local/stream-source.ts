@@ -154,10 +154,3 @@ export function creationTimeMs(record: SdkStreamRecord): number | undefined {
   const created = record.dynamodb?.ApproximateCreationDateTime;
   return created === undefined ? undefined : toDate(created).getTime();
 }
-
-/** Sequence numbers are decimal strings of up to 40 digits: compare them as integers. */
-export function compareSequenceNumbers(a: string, b: string): number {
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
-}

@@ -1,7 +1,7 @@
 /**
  * `ops audit`: reads the table (parallel segments, rate-limited) and, when given, the
  * Typesense index; reports every violation of I1-I3 by key (the pure checks of
- * local/audit.ts). A table whose stream is still draining looks drifted for a moment, so
+ * ops/invariants.ts). A table whose stream is still draining looks drifted for a moment, so
  * every finding is re-checked once against strongly consistent reads of the partitions
  * that decide it; only drift that survives is reported. `--repair` reconciles exactly the
  * drifted keys through the reconcile entries.
@@ -9,7 +9,7 @@
 import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { decodeImage, type Item } from '../lambda/shared/decode';
 import type { RowKeys } from '../lambda/shared/key-rules';
-import { auditSearch, auditTable, findingId, partitionsOf, projectionCounts, type Finding, type IndexSnapshot, type Invariant } from '../local/audit';
+import { auditSearch, auditTable, findingId, partitionsOf, projectionCounts, type Finding, type IndexSnapshot, type Invariant } from './invariants';
 import { reconcileKeys, type ReconcilerSet, type ReconcileTally } from './reconcile';
 import { scanRows } from './scan';
 

@@ -11,7 +11,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parseArgs } from 'node:util';
 import { prepareTakeover } from '../lambda/faa-matcher-sync/takeover';
-import type { Invariant } from '../local/audit';
+import type { Invariant } from './invariants';
 import { runAudit } from './audit';
 import { runBackfill } from './backfill';
 import { dropSdkNodeVersionWarning, errorMessage, processIo, runId, stderrLogger, UsageError, type OpsIo } from './common';

@@ -10,7 +10,7 @@
 import { GetRecordsCommand, GetShardIteratorCommand, type DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { RowKeys } from '../lambda/shared/key-rules';
-import { compareSequenceNumbers } from '../local/stream-source';
+import { compareSequenceNumbers } from './sequence-number';
 import { errorMessage } from './common';
 import { batchInfoOf, keysOfFailureObject } from './failure-record';
 import type { FailureStore } from './failure-store';

@@ -1,7 +1,7 @@
 /** The search index as `ops audit` reads it: every document of each collection, through Typesense's export API (official client). */
 import { Client, Errors } from 'typesense';
 import { COLLECTION_SCHEMAS } from '../lambda/typesense-sync/specs';
-import type { IndexSnapshot } from '../local/audit';
+import type { IndexSnapshot } from './invariants';
 import { UsageError } from './common';
 
 /** The API key comes from the environment variable named on the command line, never from the command line itself. */

@@ -8,7 +8,7 @@ import { generateDataset } from '../../local/dataset';
 import { localClientConfig } from '../../local/dynamodb-local';
 import { LOCAL_QUEUE_URL, LocalPipeline } from '../../local/pipeline';
 import { applyChange, loadRows, scanAll } from '../../local/table-io';
-import { auditImages, auditMatcher } from '../../local/audit';
+import { auditImages, auditMatcher } from '../../ops/invariants';
 import { runBackfill } from '../../ops/backfill';
 import { createReconcilers } from '../../ops/reconcile';
 import { localEndpoint } from '../support/dynamodb';

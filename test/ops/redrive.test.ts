@@ -5,7 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { auditImages, auditMatcher } from '../../local/audit';
+import { auditImages, auditMatcher } from '../../ops/invariants';
 import { localClientConfig } from '../../local/dynamodb-local';
 import { writeFailureObject, type DlqEntry } from '../../local/esm-emulator';
 import { LOCAL_QUEUE_URL, LocalPipeline } from '../../local/pipeline';

@@ -1,7 +1,7 @@
 import { contributionKey, matcherTupleKey } from '../../lambda/faa-matcher-sync/keys';
 import type { Item } from '../../lambda/shared/decode';
 import { matchIndexedSpec } from '../../lambda/typesense-sync/specs';
-import { audit, type IndexSnapshot } from '../../local/audit';
+import { audit, type IndexSnapshot } from '../../ops/invariants';
 import { generateDataset, SAMPLE_DATASET_OPTIONS } from '../../local/dataset';
 
 const reg: Item = { PK: 'AIRCRAFT#REGISTRY#FAA', SK: 'DETAIL#N1', registration: 'N1', manufacturer: 'CESSNA', model: '172S' };

@@ -8,7 +8,7 @@
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import type { RowKeys } from '../../lambda/shared/key-rules';
 import type { TriggerOrigin } from '../../lambda/shared/trigger';
-import { auditSearch } from '../../local/audit';
+import { auditSearch } from '../../ops/invariants';
 import { prng, type Random } from '../../local/dataset';
 import { scanAll } from '../../local/table-io';
 import { faaRow, foreignRow, icaoManufacturerRow, imageRow, without } from '../typesense-sync/support/rows';
