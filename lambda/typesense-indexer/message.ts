@@ -36,7 +36,29 @@ function checkOrigin(origin: unknown): string | undefined {
 }
 
 /**
- * Parses and checks one message body (DESIGN §3 v2). Beyond the shape, the key must match an
+ * A version 1 message (0.1.0 put the document in it) read as the trigger it implies: its
+ * `source` names the row and the stream record. The document is ignored like any hint, so
+ * messages left in the queue across an upgrade are indexed from the row as it is now.
+ */
+function fromVersion1(value: Record<string, unknown>): Record<string, unknown> {
+  const source = isObject(value.source) ? value.source : {};
+  return {
+    v: 2,
+    collection: value.collection,
+    id: value.id,
+    key: { pk: source.pk, sk: source.sk },
+    hint: value.action,
+    origin: {
+      kind: 'stream',
+      eventID: source.eventID,
+      sequenceNumber: source.sequenceNumber,
+      approximateCreationDateTime: source.approximateCreationDateTime ?? null,
+    },
+  };
+}
+
+/**
+ * Parses and checks one message body (DESIGN §3 v2; a v1 body is read as its trigger). Beyond the shape, the key must match an
  * indexed spec whose collection and document id are the message's: a message can only ever
  * name a document its own key projects to. Any problem throws TriggerMessageError.
  */
@@ -51,7 +73,8 @@ export function parseTrigger(body: string, messageId: string, groupId?: string):
     return fail(`body is not JSON (${(error as Error).message}): ${short(body)}`);
   }
   if (!isObject(value)) return fail('body is not a JSON object');
-  if (value.v !== 2) return fail(`unsupported version ${JSON.stringify(value.v)} (this indexer reads v 2)`);
+  if (value.v === 1) value = fromVersion1(value);
+  if (!isObject(value) || value.v !== 2) return fail(`unsupported version ${JSON.stringify((value as Record<string, unknown>).v)} (this indexer reads v 1 and v 2)`);
   const { collection, id, key, hint, origin } = value;
   if (typeof collection !== 'string' || collection === '') return fail('collection must be a non-empty string');
   if (typeof id !== 'string' || id === '') return fail('id must be a non-empty string');

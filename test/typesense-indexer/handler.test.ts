@@ -75,16 +75,33 @@ describe('indexer: reads the rows now, projects them, upserts and deletes (local
       sqsRecord('{not json', 'registry:faa.N1'),
       sqsRecord(triggerBody(key(faaRow('N2')))),
       sqsRecord(good, 'registry:faa.N1'),
-      sqsRecord({ ...good, v: 1 }, 'registry:faa.X'),
+      sqsRecord({ ...good, v: 3 }, 'registry:faa.X'),
       sqsRecord({ ...good, id: 'faa.OTHER' }, 'registry:faa.Y'),
     ];
     expect(await rig.failed(records)).toEqual([records[0]!.messageId, records[2]!.messageId, records[3]!.messageId, records[4]!.messageId]);
     const logged = rig.errorsLogged();
     expect(logged).toContain(`SQS messageId=${records[0]!.messageId} group=registry:faa.N1`);
-    expect(logged).toMatch(/unsupported version 1/);
+    expect(logged).toMatch(/unsupported version 3/);
     expect(logged).toMatch(/projects to registry\/faa\.N1, not registry\/faa\.OTHER/);
     // N1's later trigger was not acted on ahead of the failed one; N2 went on.
     expect([...(await rig.index()).get('registry')!.keys()]).toEqual(['faa.N2']);
+  });
+
+  it('a version 1 message left in the queue across the upgrade is read as its trigger: the row as it is now is indexed, the stale document ignored', async () => {
+    await rig.put(faaRow('N1'));
+    const keys = key(faaRow('N1'));
+    const v1 = {
+      v: 1,
+      action: 'upsert',
+      collection: 'registry',
+      id: 'faa.N1',
+      document: { id: 'faa.N1', registration: 'STALE', manufacturer: 'OLD', model: 'OLD', registry_source: 'FAA' },
+      source: { pk: keys.PK, sk: keys.SK, eventID: 'e-v1', sequenceNumber: '100', approximateCreationDateTime: 1_780_000_000 },
+    };
+    expect(await rig.failed([sqsRecord(v1, 'registry:faa.N1')])).toEqual([]);
+    const document = (await rig.index()).get('registry')!.get('faa.N1') as Record<string, unknown>;
+    expect(document.registration).toBe(faaRow('N1').registration);
+    expect(JSON.stringify(document)).not.toContain('STALE');
   });
 
   it('deleted rows and rows no longer indexable are deleted, whatever the hint; a missing document (404) is done', async () => {
