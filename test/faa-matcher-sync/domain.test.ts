@@ -131,8 +131,8 @@ describe('error classification and backoff', () => {
 
   const named = (name: string) => Object.assign(new Error('x'), { name });
   it.each([
-    ['contribution condition failed', canceled('ConditionalCheckFailed', 'None'), { kind: 'condition', code: 'ConditionalCheckFailed' }],
-    ['tuple condition failed', canceled('None', 'None', 'ConditionalCheckFailed'), { kind: 'condition', code: 'ConditionalCheckFailed' }],
+    ['contribution condition failed', canceled('ConditionalCheckFailed', 'None'), { kind: 'condition', code: 'ConditionalCheckFailed', failed: [0] }],
+    ['tuple condition failed', canceled('None', 'None', 'ConditionalCheckFailed'), { kind: 'condition', code: 'ConditionalCheckFailed', failed: [2] }],
     ['transaction conflict', canceled('None', 'TransactionConflict'), { kind: 'retryable', code: 'TransactionConflict' }],
     ['throttled item', canceled('ThrottlingError', 'None'), { kind: 'retryable', code: 'ThrottlingError' }],
     ['throughput exceeded item', canceled('None', 'ProvisionedThroughputExceeded'), { kind: 'retryable', code: 'ProvisionedThroughputExceeded' }],
