@@ -4,15 +4,13 @@
  * next to a naive baseline measured in the same run (recount the tuple on every change: Query
  * the links, Put the count) and the rate of a blind PutItem.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { matcherFields, type Tuple } from '../lambda/faa-matcher-sync/domain';
 import { createMatcherHandler } from '../lambda/faa-matcher-sync/handler';
 import { matcherTupleKey } from '../lambda/faa-matcher-sync/keys';
-import { localClientConfig } from '../local/dynamodb-local';
-import { createTestTable } from '../test/support/dynamodb';
+import { countingDoc, createTestTable } from '../test/support/dynamodb';
 import { insertRecord, modifyRecord, removeRecord, streamEvent } from '../test/support/events';
 
 const TUPLES: readonly Tuple[] = [
@@ -21,23 +19,6 @@ const TUPLES: readonly Tuple[] = [
   { type_designator: 'PA28', manufacturer: 'PIPER', model: 'PA-28-181' },
 ];
 const BATCH = 100;
-
-function countingDoc(endpoint: string) {
-  const client = new DynamoDBClient(localClientConfig(endpoint));
-  const counts: Record<string, number> = {};
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = String(context.commandName).replace(/Command$/, '');
-      counts[name] = (counts[name] ?? 0) + 1;
-      return next(args);
-    },
-    { step: 'initialize', name: 'countRequests' },
-  );
-  const doc = DynamoDBDocumentClient.from(client);
-  const total = () => Object.values(counts).reduce((a, b) => a + b, 0);
-  const reset = () => Object.keys(counts).forEach((k) => delete counts[k]);
-  return { doc, counts, total, reset, destroy: () => client.destroy() };
-}
 
 const per = (requests: number, changes: number) => +(requests / changes).toFixed(2);
 const rate = (changes: number, ms: number) => Math.round(changes / (ms / 1000));

@@ -6,9 +6,8 @@
  *   npm run bench                  all benchmarks (a few minutes)
  *   npm run bench -- --quick       smaller sizes, for a smoke run
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { randomUUID } from 'node:crypto';
 import { createImageHandler } from '../lambda/image-sync/handler';
@@ -18,7 +17,7 @@ import { generateDataset } from '../local/dataset';
 import { localClientConfig, startDynamoDbLocal } from '../local/dynamodb-local';
 import { LocalPipeline } from '../local/pipeline';
 import { applyChange, loadRows } from '../local/table-io';
-import { createTestTable } from '../test/support/dynamodb';
+import { countingDoc, createTestTable } from '../test/support/dynamodb';
 import { insertRecord, streamEvent } from '../test/support/events';
 import { benchBundles } from './bundles';
 import { benchImageReconcile } from './image-sync';
@@ -31,22 +30,6 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const quick = process.argv.includes('--quick');
 const silent = (name: string) => new Logger({ serviceName: name, logLevel: 'SILENT' });
 type Figures = Record<string, number | string>;
-
-/** A document client whose requests are counted by command. */
-function countingDoc(endpoint: string) {
-  const client = new DynamoDBClient(localClientConfig(endpoint));
-  const counts: Record<string, number> = {};
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = String(context.commandName).replace(/Command$/, '');
-      counts[name] = (counts[name] ?? 0) + 1;
-      return next(args);
-    },
-    { step: 'initialize', name: 'count' },
-  );
-  const total = () => Object.values(counts).reduce((a, b) => a + b, 0);
-  return { doc: DynamoDBDocumentClient.from(client), counts, total, reset: () => Object.keys(counts).forEach((k) => delete counts[k]), client };
-}
 
 
 /** image-sync: a burst of 50 inserts for one entity, in one batch vs one invocation per record. */

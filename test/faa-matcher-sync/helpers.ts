@@ -1,9 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { matcherFields } from '../../lambda/faa-matcher-sync/domain';
 import { contributionKey, CONTRIBUTION_PK_PREFIX, matcherTupleKey, MATCHER_TUPLE_PK_PREFIX } from '../../lambda/faa-matcher-sync/keys';
-import { localClientConfig } from '../../local/dynamodb-local';
 
 /** An FAA link row (DESIGN §2). */
 export type LinkRow = Record<string, unknown> & { PK: string; SK: string };
@@ -63,27 +61,7 @@ export async function readState(doc: DynamoDBDocumentClient, tableName: string):
 /** Seeded PRNG shared with the dataset generator, so a failing randomised run can be repeated from its seed. */
 export { prng } from '../../local/dataset';
 
-/** A document client on the test table's endpoint that counts requests per command (as bench/run.ts's countingDoc). */
-export function countingDoc(endpoint: string) {
-  const client = new DynamoDBClient(localClientConfig(endpoint));
-  const counts: Record<string, number> = {};
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = String(context.commandName).replace(/Command$/, '');
-      counts[name] = (counts[name] ?? 0) + 1;
-      return next(args);
-    },
-    { step: 'initialize', name: 'countRequests' },
-  );
-  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  return {
-    doc,
-    counts,
-    total: () => Object.values(counts).reduce((a, b) => a + b, 0),
-    reset: () => Object.keys(counts).forEach((k) => delete counts[k]),
-    destroy: () => client.destroy(),
-  };
-}
+export { countingDoc } from '../support/dynamodb';
 
 export const putLink = (doc: DynamoDBDocumentClient, tableName: string, row: LinkRow) =>
   doc.send(new PutCommand({ TableName: tableName, Item: row }));

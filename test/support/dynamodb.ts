@@ -46,3 +46,26 @@ export function lambdaEnvFor(table: TestTable): Record<string, string> {
     AWS_SECRET_ACCESS_KEY: 'local',
   };
 }
+
+/** A document client on `endpoint` that counts requests per command (tests and `npm run bench` measure request costs with it). */
+export function countingDoc(endpoint: string) {
+  const client = new DynamoDBClient(localClientConfig(endpoint));
+  const counts: Record<string, number> = {};
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = String(context.commandName).replace(/Command$/, '');
+      counts[name] = (counts[name] ?? 0) + 1;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countRequests' },
+  );
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  return {
+    doc,
+    client,
+    counts,
+    total: () => Object.values(counts).reduce((a, b) => a + b, 0),
+    reset: () => Object.keys(counts).forEach((k) => delete counts[k]),
+    destroy: () => client.destroy(),
+  };
+}
