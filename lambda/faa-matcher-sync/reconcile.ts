@@ -3,6 +3,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { StreamRecordError, type RecordRef } from '../shared/errors';
 import type { RowKeys } from '../shared/key-rules';
+import { classified, MetricTally, type FailureKind } from '../shared/metrics';
 import { ruleMatches } from '../shared/key-rules';
 import { reconcileEach, type KeyResult, type Reconciler, type Trigger } from '../shared/trigger';
 import { decide, type Decision, type Tuple } from './domain';
@@ -35,6 +36,8 @@ export interface MatcherDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   readonly retry?: Partial<RetryPolicy>;
   readonly hooks?: MatcherHooks;
+  /** Counts TuplesWritten and ConditionalRetries (the handler factory publishes it). */
+  readonly tally?: MetricTally;
 }
 
 export interface MatcherKeyResult extends KeyResult {
@@ -73,6 +76,7 @@ export function createMatcherReconciler(deps: MatcherDeps): Reconciler & {
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...deps.retry };
   const backoff = (attempt: number) => sleep(backoffDelay(attempt, policy));
   const repoDeps = { doc, tableName, backoff, maxAttempts: policy.maxAttempts };
+  const tally = deps.tally ?? new MetricTally();
 
   async function read(key: RowKeys): Promise<LinkState> {
     const state = await readLinkState(repoDeps, key);
@@ -86,12 +90,15 @@ export function createMatcherReconciler(deps: MatcherDeps): Reconciler & {
     const fail = (reason: string, cause?: unknown) => new StreamRecordError(ref, `matcher reconcile: ${reason}`, { cause });
     let transactions = 0;
     let conditionalRetries = 0;
+    // What the last failed transaction met: names the Failures kind if the attempts run out.
+    let lastFailure: FailureKind = 'throttled';
     const readOrFail = async () => {
       try {
         return await read(key);
       } catch (error) {
         if (error instanceof StreamRecordError) throw error;
-        throw fail(error instanceof CorruptContributionError ? error.message : `read failed: ${String(error)}`, error);
+        if (error instanceof CorruptContributionError) throw classified(fail(error.message, error), 'decode');
+        throw classified(fail(`read failed: ${String(error)}`, error), classifyDynamoError(error).kind === 'retryable' ? 'throttled' : 'fatal');
       }
     };
     let state = await readOrFail();
@@ -104,11 +111,12 @@ export function createMatcherReconciler(deps: MatcherDeps): Reconciler & {
         return { key, action: 'none', changed: false, transactions, conditionalRetries };
       }
       if (transactions >= policy.maxAttempts) {
-        throw fail(`gave up after ${transactions} transactions (the link or its counts kept changing, or throttling)`);
+        throw classified(fail(`gave up after ${transactions} transactions (the link or its counts kept changing, or throttling)`), lastFailure);
       }
       transactions += 1;
       try {
         await transact(doc, transactionFor(tableName, state, decision, form));
+        tally.count('TuplesWritten', decision.kind === 'move' ? 2 : 1);
         logger.debug('matcher counts moved', {
           pk: key.PK,
           sk: key.SK,
@@ -122,17 +130,20 @@ export function createMatcherReconciler(deps: MatcherDeps): Reconciler & {
         const cls = classifyDynamoError(error);
         if (cls.kind === 'fatal') throw fail(`${cls.code}: ${(error as Error)?.message ?? error}`, error);
         if (cls.kind === 'retryable') {
+          lastFailure = 'throttled';
           logger.warn('matcher transaction throttled or in conflict; backing off', { pk: key.PK, sk: key.SK, code: cls.code, transactions });
           await backoff(transactions);
           continue;
         }
         const codes = cancellationCodes(error);
         const failed = (i: number) => codes[i] === 'ConditionalCheckFailed';
+        lastFailure = 'condition-exhausted';
         if (!failed(ITEM.contribution) && !failed(ITEM.link) && failed(ITEM.from) && decision.kind !== 'increment') {
           form = nextForm(error, decision.from, fail);
           continue; // the same conditions as read still guard the link and its contribution row
         }
         conditionalRetries += 1;
+        tally.count('ConditionalRetries');
         logger.debug('link or contribution changed since read; reading again', { pk: key.PK, sk: key.SK, codes, transactions });
         await backoff(conditionalRetries);
         state = await readOrFail();

@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RowKeys } from '../shared/key-rules';
+import { classified } from '../shared/metrics';
 import { matcherFields, type Decision, type Tuple } from './domain';
 import { contributionKey, LEGACY_COUNT_ATTRIBUTE, matcherTupleKey } from './keys';
 
@@ -100,7 +101,7 @@ export async function readLinkState(deps: RepositoryDeps, linkKey: RowKeys): Pro
   let keys: RawItem[] = [linkKey, contribKey].map((k) => ({ PK: { S: k.PK }, SK: { S: k.SK } }));
   for (let attempt = 1; keys.length > 0; attempt += 1) {
     if (attempt > deps.maxAttempts) {
-      throw new Error(`BatchGetItem left keys unprocessed after ${deps.maxAttempts} requests (throttled)`);
+      throw classified(new Error(`BatchGetItem left keys unprocessed after ${deps.maxAttempts} requests (throttled)`), 'throttled');
     }
     if (attempt > 1) await deps.backoff(attempt - 1);
     const out = await raw(deps.doc).send(

@@ -1,4 +1,6 @@
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { ruleMatches, type RowKeys } from '../shared/key-rules';
+import { MetricTally, STREAM_METRICS } from '../shared/metrics';
 import { createStreamHandler, reconcilerSubsystem, type Subsystem } from '../shared/runner';
 import { IMAGE_KEY_RULES } from './ownership';
 import { createImageReconciler, type ImageSyncDeps } from './reconciler';
@@ -14,10 +16,11 @@ export const ownsImageRow = (keys: RowKeys): boolean => IMAGE_KEY_RULES.some((ru
  * the ops tools use.
  */
 export function createImageSubsystem(deps: ImageSyncDeps): Subsystem {
-  return reconcilerSubsystem(createImageReconciler(deps), ownsImageRow);
+  return reconcilerSubsystem(createImageReconciler(deps), ownsImageRow, deps.tally);
 }
 
-/** The Lambda handler over an image-sync subsystem built from `deps`. */
-export function createImageHandler(deps: ImageSyncDeps) {
-  return createStreamHandler(createImageSubsystem(deps), deps.logger);
+/** The Lambda handler over an image-sync subsystem built from `deps`; with `metrics`, it publishes one tally per invocation. */
+export function createImageHandler(deps: ImageSyncDeps & { readonly metrics?: Metrics }) {
+  const tally = new MetricTally(deps.metrics, [...STREAM_METRICS, 'PointersWritten', 'ConditionalRetries', 'ReconcileNoops']);
+  return createStreamHandler(createImageSubsystem({ ...deps, tally }), deps.logger, tally);
 }

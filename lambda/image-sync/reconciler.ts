@@ -7,6 +7,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ChangeFailedError, StreamRecordError, type RecordRef } from '../shared/errors';
+import { classified, MetricTally } from '../shared/metrics';
 import { distinctTriggers, type KeyResult, type Reconciler, type Trigger } from '../shared/trigger';
 import { entityOfKey, isImageSyncKey, triggerRef } from './entity';
 import { imagePartitionKey, type ImageEntity } from './keys';
@@ -31,6 +32,8 @@ export interface ImageSyncDeps {
   readonly backoff?: BackoffPolicy;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly hooks?: ImageSyncHooks;
+  /** Counts PointersWritten and ConditionalRetries (the handler factory publishes it). */
+  readonly tally?: MetricTally;
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 5;
@@ -50,6 +53,7 @@ interface RoundOptions {
   readonly sleep: (ms: number) => Promise<void>;
   readonly logger: Logger;
   readonly hooks: ImageSyncHooks;
+  readonly tally: MetricTally;
 }
 
 /**
@@ -78,18 +82,21 @@ export async function reconcileEntity(repository: ImageRepository, entity: Image
         const changed = failure.failed.map((i) => TRANSACTION_ITEMS[i] ?? `item ${i}`);
         options.logger.warn('default image changed while reconciling; re-reading', { pk, action: action.kind, changed, attempt });
         if (++lost >= options.maxAttempts) {
-          throw new StreamRecordError(ref, `default image of ${pk} kept changing while being reconciled: gave up after ${lost} attempts`);
+          throw classified(new StreamRecordError(ref, `default image of ${pk} kept changing while being reconciled: gave up after ${lost} attempts`), 'condition-exhausted');
         }
+        options.tally.count('ConditionalRetries');
         continue;
       }
       if (++retries > options.backoff.retries) {
-        throw new StreamRecordError(ref, `writing the default image of ${pk} still fails with ${failure.code} after ${options.backoff.retries} retries`, { cause: error });
+        const message = `writing the default image of ${pk} still fails with ${failure.code} after ${options.backoff.retries} retries`;
+        throw classified(new StreamRecordError(ref, message, { cause: error }), 'throttled');
       }
       const delayMs = backoffDelay(retries, options.backoff);
       options.logger.warn('default image write contended; backing off', { pk, code: failure.code, delayMs, attempt });
       await options.sleep(delayMs);
       continue;
     }
+    options.tally.count('PointersWritten');
     options.logger.info('default image reconciled', {
       pk,
       action: action.kind,
@@ -124,6 +131,7 @@ export function createImageReconciler(deps: ImageSyncDeps): Reconciler {
     sleep: deps.sleep ?? realSleep,
     logger: deps.logger,
     hooks: deps.hooks ?? {},
+    tally: deps.tally ?? new MetricTally(),
   };
 
   return {
@@ -140,7 +148,7 @@ export function createImageReconciler(deps: ImageSyncDeps): Reconciler {
         try {
           entity = entityOfKey(trigger);
         } catch (error) {
-          invalid = { position, error };
+          invalid = { position, error: classified(error, 'decode') };
           break;
         }
         const pk = imagePartitionKey(entity);

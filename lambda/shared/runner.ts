@@ -5,6 +5,7 @@ import { decodeRecord, readKeys, type StreamChange } from './decode';
 import { ChangeFailedError, StreamRecordError } from './errors';
 import type { RowKeys } from './key-rules';
 import { logRecord } from './log';
+import { failureKindOf, MetricTally } from './metrics';
 import { streamTrigger, type Reconciler } from './trigger';
 
 /** A subsystem as the runner sees it. */
@@ -26,12 +27,18 @@ export interface Subsystem {
  * A level-triggered subsystem (DESIGN §9) as the runner sees it: each owned record is a
  * trigger naming its key; the reconciler reads the truth, so the images are never needed.
  */
-export function reconcilerSubsystem(reconciler: Reconciler, owns: (keys: RowKeys) => boolean): Subsystem {
+export function reconcilerSubsystem(reconciler: Reconciler, owns: (keys: RowKeys) => boolean, tally = new MetricTally()): Subsystem {
   return {
     name: reconciler.name,
     owns,
     needsImages: false,
-    apply: async (changes) => void (await reconciler.reconcile(changes.map(streamTrigger))),
+    apply: async (changes) => {
+      const results = await reconciler.reconcile(changes.map(streamTrigger));
+      // Keys of a call that failed part-way are not counted here; their retry reconciles them again.
+      let noops = 0;
+      for (const result of results) if (!result.changed) noops++;
+      tally.count('ReconcileNoops', noops);
+    },
   };
 }
 
@@ -67,6 +74,7 @@ export class OrderedStreamProcessor extends BatchProcessor {
   constructor(
     private readonly subsystem: Subsystem,
     private readonly log: Logger,
+    private readonly tally = new MetricTally(),
   ) {
     super(EventType.DynamoDBStreams);
   }
@@ -87,12 +95,14 @@ export class OrderedStreamProcessor extends BatchProcessor {
   async runInOrder(records: readonly DynamoDBRecord[]): Promise<{ failedAt: number; error?: unknown }> {
     const changes: StreamChange[] = [];
     const recordIndexOf: number[] = [];
-    let stop: { failedAt: number; error: unknown } | undefined;
+    let stop: { failedAt: number; error: unknown; decoding?: boolean } | undefined;
+    let skipped = 0;
 
     for (const [index, record] of records.entries()) {
       try {
         const keys = readKeys(record);
         if (!this.subsystem.owns(keys)) {
+          skipped++;
           this.log.debug('skipped: row not owned', { pk: keys.PK, sk: keys.SK, eventID: record.eventID });
           continue;
         }
@@ -101,10 +111,14 @@ export class OrderedStreamProcessor extends BatchProcessor {
         changes.push(change);
         recordIndexOf.push(index);
       } catch (error) {
-        stop = { failedAt: index, error };
+        stop = { failedAt: index, error, decoding: true };
         break;
       }
     }
+    // After a decode failure the records behind it are neither owned nor skipped: not looked at.
+    this.tally.count('RecordsReceived', records.length);
+    this.tally.count('RecordsOwned', changes.length);
+    this.tally.count('RecordsSkipped', skipped);
 
     if (changes.length > 0) {
       try {
@@ -118,6 +132,7 @@ export class OrderedStreamProcessor extends BatchProcessor {
     }
 
     if (!stop) return { failedAt: records.length };
+    this.tally.fail(failureKindOf(stop.error, stop.decoding ? 'decode' : 'fatal'));
     const failed = records[stop.failedAt]!;
     const keys = failed.dynamodb?.Keys;
     this.log.error('record failed; it and every later record in the batch will be retried', {
@@ -137,19 +152,27 @@ function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-/** The Lambda handler for a subsystem: decode, filter, apply in order, report partial failures. */
-export function createStreamHandler(subsystem: Subsystem, logger: Logger) {
-  const processor = new OrderedStreamProcessor(subsystem, logger);
+/**
+ * The Lambda handler for a subsystem: decode, filter, apply in order, report partial failures.
+ * `tally` (shared with the subsystem) is published once at the end of every invocation.
+ */
+export function createStreamHandler(subsystem: Subsystem, logger: Logger, tally = new MetricTally()) {
+  const processor = new OrderedStreamProcessor(subsystem, logger, tally);
   // Used by BatchProcessor.processRecord only; our process() handles the batch as a whole.
   const applySingle = async (record: DynamoDBRecord) => {
     const { failedAt, error } = await processor.runInOrder([record]);
     if (failedAt === 0) throw toError(error);
   };
   return async (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {
-    if (!Array.isArray(event?.Records)) {
-      throw new StreamRecordError({}, 'event is not a DynamoDB stream batch: it has no Records array');
+    try {
+      if (!Array.isArray(event?.Records)) {
+        tally.fail('decode');
+        throw new StreamRecordError({}, 'event is not a DynamoDB stream batch: it has no Records array');
+      }
+      if (context) logger.addContext(context);
+      return await processPartialResponse(event, applySingle, processor, { context, processInParallel: false });
+    } finally {
+      tally.publish();
     }
-    if (context) logger.addContext(context);
-    return processPartialResponse(event, applySingle, processor, { context, processInParallel: false });
   };
 }

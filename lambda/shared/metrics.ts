@@ -1,0 +1,150 @@
+/**
+ * The functions' custom metrics (Powertools Metrics: CloudWatch EMF lines on stdout, no API
+ * calls). Namespace `StreamFanout` (POWERTOOLS_METRICS_NAMESPACE, set by the stack), dimension
+ * `service` = POWERTOOLS_SERVICE_NAME. lib/dashboard.ts graphs exactly these names.
+ *
+ * Each function's index.ts creates one Metrics at module scope and hands it to its handler
+ * factory; the factory wraps it in a MetricTally that the runner, the reconciler and the
+ * adapters count into. Counting is in memory only; the handler publishes the tally once at
+ * the end of every invocation, failed ones included. A factory given no Metrics (the local
+ * pipeline, tests, the ops tools) counts nothing and prints nothing.
+ *
+ * The ColdStart metric stays off: it would be another metric (with a function_name dimension)
+ * that nothing graphs; Lambda's REPORT lines already carry each cold start's Init Duration.
+ */
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+/** lib/stream-function.ts sets the same value (a test holds them equal). */
+export const DEFAULT_METRICS_NAMESPACE = 'StreamFanout';
+
+/**
+ * Counters; each is published once per invocation as its sum (Unit Count, dimension `service`).
+ * - RecordsReceived: stream records in the batch (stream functions).
+ * - RecordsOwned: records the subsystem owns and was handed.
+ * - RecordsSkipped: records it does not own (the exact ownership rule filtered them out).
+ * - TriggersSent: typesense-sync, trigger messages SQS accepted.
+ * - SendMessageBatchCalls: typesense-sync, SendMessageBatch requests made, retries included.
+ * - PointersWritten: image-sync, pointer writes that took effect (one per entity write,
+ *   however many of the entity's keys the batch named).
+ * - TuplesWritten: faa-matcher-sync, tuple count rows changed (a move changes two).
+ * - ConditionalRetries: image-sync and faa-matcher-sync, re-reads after a write's condition
+ *   failed (the truth moved between read and write).
+ * - ReconcileNoops: keys whose reconcile found the derived state right and wrote nothing.
+ * - DocumentsImported / DocumentsDeleted / DocumentsRejected: typesense-indexer, documents
+ *   Typesense accepted in an import, deleted (were present), refused in an import.
+ */
+export const COUNT_METRICS = [
+  'RecordsReceived',
+  'RecordsOwned',
+  'RecordsSkipped',
+  'TriggersSent',
+  'SendMessageBatchCalls',
+  'PointersWritten',
+  'TuplesWritten',
+  'ConditionalRetries',
+  'ReconcileNoops',
+  'DocumentsImported',
+  'DocumentsDeleted',
+  'DocumentsRejected',
+] as const;
+export type CountMetric = (typeof COUNT_METRICS)[number];
+
+/** What every stream function publishes (zeros included). */
+export const STREAM_METRICS: readonly CountMetric[] = ['RecordsReceived', 'RecordsOwned', 'RecordsSkipped'];
+
+/**
+ * The `kind` of a `Failures` datapoint (a closed set; the dashboard sums over all of them).
+ * A stream function counts one failure per invocation that stopped at a record (the record
+ * where the batch resumes); the indexer counts one per failed document or unreadable message.
+ * - `decode`: input that cannot be read: a stream record, a key naming no entity, a search
+ *   trigger message, a row that cannot be projected or a corrupt contribution row.
+ * - `condition-exhausted`: the truth kept changing under a conditional write; gave up after
+ *   the configured number of re-reads.
+ * - `throttled`: retryable errors outlasted the retries (throttling, transaction conflicts,
+ *   5xx and timeouts, or the function's deadline came first).
+ * - `rejected`: the destination refused an item as invalid (Typesense import line, SQS entry
+ *   with SenderFault).
+ * - `fatal`: anything else (access denied, validation, missing table, counts changed outside
+ *   the subsystem).
+ */
+export const FAILURE_KINDS = ['decode', 'condition-exhausted', 'throttled', 'rejected', 'fatal'] as const;
+export type FailureKind = (typeof FAILURE_KINDS)[number];
+
+/** The Powertools Metrics of one function, for its index.ts (module scope). */
+export function createMetrics(service: string): Metrics {
+  return new Metrics({
+    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || DEFAULT_METRICS_NAMESPACE,
+    serviceName: process.env.POWERTOOLS_SERVICE_NAME || service,
+  });
+}
+
+const failureKinds = new WeakMap<object, FailureKind>();
+
+/** Marks `error` with the Failures kind it stands for; returns it (for `throw classified(...)`). */
+export function classified<E>(error: E, kind: FailureKind): E {
+  if (typeof error === 'object' && error !== null) failureKinds.set(error, kind);
+  return error;
+}
+
+/** The kind marked on `error` or on an error in its `cause` chain; `fallback` when none is. */
+export function failureKindOf(error: unknown, fallback: FailureKind = 'fatal'): FailureKind {
+  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const kind = failureKinds.get(e);
+    if (kind) return kind;
+  }
+  return fallback;
+}
+
+/**
+ * One invocation's counts. `count` and `fail` only add to numbers; `publish` writes them as one
+ * EMF line (plus one line per failure kind seen, since `kind` is a dimension the other metrics
+ * do not have) and starts over. The metrics named in `emits` are published every invocation,
+ * zeros included, so each function's graphs have no gaps. Without a Metrics it does nothing.
+ */
+export class MetricTally {
+  private counts: Partial<Record<CountMetric, number>>;
+  private failures: Partial<Record<FailureKind, number>> = {};
+
+  constructor(
+    private readonly metrics?: Metrics,
+    private readonly emits: readonly CountMetric[] = [],
+  ) {
+    this.counts = this.zeros();
+  }
+
+  private zeros(): Partial<Record<CountMetric, number>> {
+    const counts: Partial<Record<CountMetric, number>> = {};
+    for (const name of this.emits) counts[name] = 0;
+    return counts;
+  }
+
+  count(name: CountMetric, value = 1): void {
+    if (this.metrics) this.counts[name] = (this.counts[name] ?? 0) + value;
+  }
+
+  fail(kind: FailureKind, value = 1): void {
+    if (this.metrics) this.failures[kind] = (this.failures[kind] ?? 0) + value;
+  }
+
+  /** Publishes and clears this invocation's counts; never throws (metrics must not fail a batch). */
+  publish(): void {
+    const { metrics, counts, failures } = this;
+    if (!metrics) return;
+    this.counts = this.zeros();
+    this.failures = {};
+    try {
+      let any = false;
+      for (const [name, value] of Object.entries(counts)) {
+        metrics.addMetric(name, MetricUnit.Count, value);
+        any = true;
+      }
+      if (any) metrics.publishStoredMetrics();
+      for (const [kind, value] of Object.entries(failures)) {
+        // A single-metric instance prints its line as soon as the metric is added.
+        metrics.singleMetric().addDimension('kind', kind).addMetric('Failures', MetricUnit.Count, value);
+      }
+    } catch {
+      metrics.clearMetrics();
+    }
+  }
+}
