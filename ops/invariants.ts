@@ -169,6 +169,12 @@ export function auditMatcher(rows: readonly Item[]): { drift: Finding[]; tuples:
   for (const [id, { key, count }] of actual) {
     if (!carriers.has(id)) drift.push(i3(key, `tuple row with count ${String(count)} but no link carries it`, repairOf(id)));
   }
+  // Once the ledger exists (any contribution row; none before a takeover), a link counted
+  // nowhere can hide behind a count that happens to match: report the link itself.
+  const counted = new Set(contributions.map((c) => keyText(c.link)));
+  for (const { key, links } of contributions.length > 0 ? carriers.values() : []) {
+    for (const link of links) if (!counted.has(keyText(link))) drift.push(i3(link, `link carries ${keyText(key)} but no contribution row counts it`, [link]));
+  }
   for (const { link, tuple } of contributions) {
     const carried = linkTuple.get(keyText(link));
     if (carried === undefined && tuple) drift.push(i3(link, `contribution row counts a deleted link toward ${tuple}`, [link]));

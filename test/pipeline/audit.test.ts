@@ -144,3 +144,14 @@ describe('sample dataset', () => {
     expect(changes.some((c) => c.kind === 'update' && c.remove?.length)).toBe(true);
   });
 });
+
+describe('I3 with the matcher ledger', () => {
+  const row = (sn: string) => ({ PK: 'FAA#LINKS', SK: `MFR_MDL_CODE#1#SN#${sn}`, type_designator: 'C172', manufacturer: 'CESSNA', model: '172S' });
+  const tupleKey = { PK: 'ICAO#MATCHER#C172', SK: 'MFR#CESSNA#MODEL#172S' };
+  const ledger = (sn: string) => ({ PK: `MATCHER#CONTRIB#MFR_MDL_CODE#1#SN#${sn}`, SK: "LINK#FAA#LINKS", tuple_pk: tupleKey.PK, tuple_sk: tupleKey.SK });
+  it('reports a link no contribution row counts, even when the count happens to match', () => {
+    const rows = [row('1'), row('2'), { ...tupleKey, count: 2 }, ledger('1')];
+    const drift = audit(rows, new Map()).drift.filter((d) => d.invariant === 'I3');
+    expect(drift.map((d) => d.problem)).toContain('link carries ICAO#MATCHER#C172 MFR#CESSNA#MODEL#172S but no contribution row counts it');
+  });
+});
