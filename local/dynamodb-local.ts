@@ -96,13 +96,15 @@ export interface DynamoDbLocal {
   readonly port: number;
   readonly pid: number;
   stop(): Promise<void>;
+  /** SIGKILL now, synchronously (for process.on('exit'), where nothing async runs). */
+  killNow(): void;
 }
 
 /**
  * Starts DynamoDB Local in memory with one shared database (so any access key and region
  * see the same tables) and resolves once it answers on its port.
  */
-export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: number } = {}): Promise<DynamoDbLocal> {
+export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: number; detached?: boolean } = {}): Promise<DynamoDbLocal> {
   assertJava();
   const dir = ensureDynamoDbLocalJar();
   const port = options.port ?? (await freePort());
@@ -111,8 +113,19 @@ export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: n
   const child: ChildProcess = spawn(
     'java',
     [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), '-inMemory', '-sharedDb', '-port', String(port)],
-    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    // detached: its own process group, so a terminal's Ctrl-C (SIGINT to the foreground group)
+    // reaches only the parent, which drains and audits before stopping it.
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false },
   );
+  // Signal the whole group when detached (java's own children included).
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      if (options.detached) process.kill(-child.pid!, name);
+      else child.kill(name);
+    } catch {
+      // already gone
+    }
+  };
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
   child.stderr?.on('data', (d) => (output += d));
@@ -122,7 +135,7 @@ export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: n
   while (!(await portInUse(port))) {
     if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with code ${child.exitCode}:\n${output}`);
     if (Date.now() > deadline) {
-      child.kill('SIGKILL');
+      signal('SIGKILL');
       throw new Error(`DynamoDB Local did not open port ${port} in time:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -133,11 +146,14 @@ export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: n
     pid: child.pid!,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        signal('SIGTERM');
+        const killer = setTimeout(() => signal('SIGKILL'), 5_000);
         await exited;
         clearTimeout(killer);
       }
+    },
+    killNow: () => {
+      if (child.exitCode === null && child.signalCode === null) signal('SIGKILL');
     },
   };
 }

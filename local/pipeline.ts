@@ -54,7 +54,8 @@ export interface PipelineOptions {
   readonly pollIntervalMs?: number;
   /** The Streams client the emulator reads with (default: one for `endpoint`); wrap it to inject GetRecords faults. */
   readonly streams?: Pick<DynamoDBStreamsClient, 'send'>;
-  readonly dlqFile?: string;
+  /** Failed batches go here as Lambda's S3 on-failure objects (what `ops redrive --from` reads). */
+  readonly failureDir?: string;
   readonly onDlq?: (entry: DlqEntry) => void;
   readonly emulatorLog?: EmulatorLog;
   /** Sleep used by the handlers' own retry backoff (tests shorten it). */
@@ -134,7 +135,7 @@ export class LocalPipeline {
       ...(options.settings && { settings: { ...DEFAULT_MAPPING_SETTINGS, ...options.settings } }),
       ...(options.invoke && { invoke: options.invoke }),
       ...(options.pollIntervalMs !== undefined && { pollIntervalMs: options.pollIntervalMs }),
-      ...(options.dlqFile && { dlqFile: options.dlqFile }),
+      ...(options.failureDir && { failureDir: options.failureDir }),
       ...(options.onDlq && { onDlq: options.onDlq }),
       ...(options.emulatorLog && { log: options.emulatorLog }),
     };

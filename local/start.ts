@@ -1,76 +1,29 @@
 /**
  * `npm start`: the whole pipeline on DynamoDB Local. Loads the sample dataset, applies the
  * scripted change set, drains, prints a report and audits I1–I3; exits 1 on drift.
+ * Flags: local/cli-args.ts (`npm start -- --help`).
  *
- *   npm start                       sample dataset (~300 rows), then exit
- *   npm start -- --records 5000     a larger generated dataset, with a progress bar
- *   npm start -- --keep-running     leave DynamoDB Local and the emulator up; Ctrl-C to stop
- *   npm start -- --seed 7 --port 8000 --verbose
- *   npm start -- --typesense-url http://localhost:8108 --typesense-api-key KEY
- *                                   index into a real Typesense instead of the local stand-in
+ * DynamoDB Local runs in its own process group, so a terminal's Ctrl-C reaches only this
+ * process: it stops writing, drains, audits, reports and exits (0 clean, 1 drift). A second
+ * Ctrl-C, SIGTERM, an error or an uncaught exception stops DynamoDB Local too (no java is
+ * left behind).
  */
-import { mkdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { generateDataset, SAMPLE_DATASET_OPTIONS, type Dataset } from './dataset';
+import { mkdirSync } from 'node:fs';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { HELP, parseCli, UsageError, datasetFor, type Args } from './cli-args';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
+import type { EmulatorLog, InvocationCall } from './esm-emulator';
 import { LocalPipeline, type PipelineReport } from './pipeline';
+import { formatReport } from './start-report';
 import { applyChange, loadRows } from './table-io';
+
+export { parseCli, datasetFor, DEFAULT_FAILURE_DIR } from './cli-args';
+export { formatReport } from './start-report';
 
 // The SDK's notice about its future Node.js floor is noise in this CLI's report (engines: node >= 20).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const TABLE = 'stream-fanout-local';
-const OUT_DIR = resolve(__dirname, '..', '.cache', 'npm-start');
-
-interface Args {
-  keepRunning: boolean;
-  records?: number;
-  seed: number;
-  port?: number;
-  verbose: boolean;
-  typesense?: { url: string; apiKey: string };
-}
-
-export function parseCli(argv: readonly string[]): Args {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      'keep-running': { type: 'boolean', default: false },
-      records: { type: 'string' },
-      seed: { type: 'string' },
-      port: { type: 'string' },
-      verbose: { type: 'boolean', default: false },
-      'typesense-url': { type: 'string' },
-      'typesense-api-key': { type: 'string' },
-    },
-    strict: true,
-  });
-  const positive = (name: string, text: string | undefined) => {
-    if (text === undefined) return undefined;
-    const n = Number(text);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} takes a positive whole number, got ${JSON.stringify(text)}`);
-    return n;
-  };
-  const url = values['typesense-url'];
-  const apiKey = values['typesense-api-key'];
-  if ((url === undefined) !== (apiKey === undefined)) throw new Error('--typesense-url and --typesense-api-key go together');
-  if (url !== undefined && !/^https?:\/\/[^/]+/.test(url)) throw new Error(`--typesense-url takes an http(s) URL, got ${JSON.stringify(url)}`);
-  return {
-    ...(url !== undefined && apiKey !== undefined && { typesense: { url: url.replace(/\/+$/, ''), apiKey } }),
-    keepRunning: values['keep-running'] ?? false,
-    records: positive('records', values.records),
-    seed: positive('seed', values.seed) ?? SAMPLE_DATASET_OPTIONS.seed,
-    port: positive('port', values.port),
-    verbose: values.verbose ?? false,
-  };
-}
-
-/** About `records` rows in all: FAA registrations are a fifth of a generated dataset. */
-export function datasetFor(args: Pick<Args, 'records' | 'seed'>): Dataset {
-  return generateDataset(args.records ? { seed: args.seed, registrations: Math.max(1, Math.round(args.records / 5)) } : { ...SAMPLE_DATASET_OPTIONS, seed: args.seed });
-}
-
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
 function progress(label: string, total: number): (done: number) => void {
@@ -82,99 +35,92 @@ function progress(label: string, total: number): (done: number) => void {
   };
 }
 
-export function formatReport(report: PipelineReport, seconds: number): string[] {
-  const lines: string[] = [];
-  const pad = (s: string | number, n: number) => String(s).padStart(n);
-  lines.push('', `Pipeline drained in ${seconds.toFixed(1)} s`, '');
-  lines.push(`${'subsystem'.padEnd(18)}${pad('read', 7)}${pad('delivered', 11)}${pad('filtered', 10)}${pad('invocations', 13)}${pad('retries', 9)}${pad('dlq', 5)}`);
-  for (const [name, c] of Object.entries(report.counters)) {
-    lines.push(`${name.padEnd(18)}${pad(c.read, 7)}${pad(c.delivered, 11)}${pad(c.filtered, 10)}${pad(c.invocations, 13)}${pad(c.retries, 9)}${pad(c.dlqBatches, 5)}`);
+/** The emulator's failure events, one line each (the handlers' own logs are off unless --verbose). */
+export const compactLog: EmulatorLog = (level, message, fields = {}) => {
+  if (level !== 'warn' && level !== 'error') return;
+  const { error, lastError, ...rest } = fields as Record<string, unknown>;
+  const where = Object.entries(rest).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+  process.stderr.write(`[esm] ${message}: ${where}${error ?? lastError ? ` (${String(error ?? lastError)})` : ''}\n`);
+};
+
+/** Partial batch failures, one line per attempt naming the failed records. */
+async function invokeReporting(call: InvocationCall): Promise<unknown> {
+  const response = (await call.handler(call.event, call.context)) as { batchItemFailures?: { itemIdentifier: string }[] } | undefined;
+  const failed = response?.batchItemFailures ?? [];
+  if (failed.length > 0) {
+    const keys = failed.map((f) => call.event.Records.find((r: DynamoDBRecord) => r.dynamodb?.SequenceNumber === f.itemIdentifier)).map((r) => `${r?.dynamodb?.Keys?.PK?.S} ${r?.dynamodb?.Keys?.SK?.S} (${r?.eventID})`);
+    process.stderr.write(`[esm] ${call.subsystem}: ${failed.length} of ${call.event.Records.length} records failed (attempt ${call.attempt}): ${keys.slice(0, 3).join(', ')}${keys.length > 3 ? ', ...' : ''}\n`);
   }
-  lines.push('', `Search triggers queued: ${report.queue.sent} (${report.queue.duplicates} deduplicated)`);
-  if (report.indexer) {
-    const i = report.indexer;
-    lines.push(`Indexer: ${i.invocations} invocations, ${i.messages} messages received, ${i.failed} failed (redelivered), ${i.deadLettered} dead-lettered`);
-  }
-  for (const [collection, a] of Object.entries(report.queue.byCollection)) {
-    lines.push(`  ${collection.padEnd(20)} ${pad(a.upsert, 5)} upserts ${pad(a.delete, 5)} deletes   -> ${report.index[collection] ?? 0} documents in the index`);
-  }
-  const writes = (name: string) => Object.entries(report.dynamoRequests[name] ?? {}).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
-  lines.push('', `Default-image pointers: ${report.pointers}   (image-sync requests: ${writes('image-sync')})`);
-  lines.push(`Matcher tuples: ${report.tuples}   (faa-matcher-sync requests: ${writes('faa-matcher-sync')})`);
-  lines.push(`DLQ entries: ${report.dlq.length}`);
-  const { checked, drift } = report.audit;
-  lines.push('', `Consistency audit: ${checked.documents} documents (I1), ${checked.entities} image entities (I2), ${checked.tuples} matcher tuples (I3)`);
-  if (drift.length === 0 && report.dlq.length === 0 && (report.indexer?.deadLettered ?? 0) === 0) lines.push('  no drift: I1, I2, I3 hold and nothing was dead-lettered');
-  for (const d of drift.slice(0, 20)) lines.push(`  ${d.invariant} ${d.where}: ${d.problem}`);
-  if (drift.length > 20) lines.push(`  ... and ${drift.length - 20} more`);
-  return lines;
+  return response;
 }
 
-async function keepRunning(pipeline: LocalPipeline, ddb: DynamoDbLocal): Promise<void> {
-  out('');
-  out(`DynamoDB Local is up at ${ddb.endpoint} (table ${TABLE}); the emulator is watching its stream.`);
-  out('Write rows with any DynamoDB tool, e.g.:');
-  out(`  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local aws dynamodb put-item --endpoint-url ${ddb.endpoint} --region us-east-1 \\`);
-  out(`    --table-name ${TABLE} --item '{"PK":{"S":"ICAO#AIRCRAFT"},"SK":{"S":"TYPE#A388"},"type_designator":{"S":"A388"},"manufacturer":{"S":"AIRBUS"},"model":{"S":"A380-800"}}'`);
-  out("The indexer's progress is printed as it processes search triggers. Ctrl-C stops, audits and exits.");
-  let stopping = false;
-  const stopped = new Promise<void>((done) => {
-    const stop = () => {
-      if (!stopping) (stopping = true), done();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  const size = async () => [...(await pipeline.snapshotIndex()).values()].reduce((n, docs) => n + docs.size, 0);
-  let seen = await size();
-  while (!stopping) {
-    await Promise.race([stopped, new Promise((r) => setTimeout(r, 500))]);
-    const applied = await pipeline.consumeQueue();
-    if (applied > 0) {
-      const now = await size();
-      out(`[indexer] processed ${applied} trigger(s); index now holds ${now} documents (${now - seen >= 0 ? '+' : ''}${now - seen})`);
-      seen = now;
-    }
+type Snapshot = Map<string, Map<string, unknown>>;
+
+/** --verbose: every document the indexer wrote or deleted since the last snapshot. */
+function printIndexChanges(before: Snapshot, after: Snapshot): void {
+  for (const [collection, docs] of after) {
+    const old = before.get(collection) ?? new Map();
+    for (const [id, doc] of docs) if (JSON.stringify(old.get(id)) !== JSON.stringify(doc)) out(`[index] ${old.has(id) ? 'updated' : 'added'} ${collection}/${id} ${JSON.stringify(doc)}`);
+    for (const id of old.keys()) if (!docs.has(id)) out(`[index] deleted ${collection}/${id}`);
   }
 }
 
-/** No drift, nothing dead-lettered on the stream or the search queue (I4). */
 const clean = (r: PipelineReport) => r.audit.drift.length === 0 && r.dlq.length === 0 && (r.indexer?.deadLettered ?? 0) === 0;
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const args = parseCli(argv);
+export async function main(args: Args, stop: AbortSignal): Promise<number> {
   const dataset = datasetFor(args);
-  rmSync(OUT_DIR, { recursive: true, force: true });
-  mkdirSync(OUT_DIR, { recursive: true });
-
+  mkdirSync(args.failureDir, { recursive: true });
   out(`Starting DynamoDB Local${args.port ? ` on port ${args.port}` : ''}...`);
-  const ddb = await startDynamoDbLocal(args.port ? { port: args.port } : {});
+  const ddb: DynamoDbLocal = await startDynamoDbLocal({ ...(args.port && { port: args.port }), detached: true });
+  process.on('exit', ddb.killNow);
+  out(`DynamoDB Local is up at ${ddb.endpoint} (pid ${ddb.pid})`);
   const pipeline = new LocalPipeline({
     endpoint: ddb.endpoint,
     tableName: TABLE,
-    logLevel: args.verbose || args.keepRunning ? 'INFO' : 'WARN',
-    dlqFile: join(OUT_DIR, 'dlq.jsonl'),
+    logLevel: args.verbose ? 'DEBUG' : 'SILENT',
+    emulatorLog: compactLog,
+    invoke: invokeReporting,
+    failureDir: args.failureDir,
     ...(args.typesense && { typesense: args.typesense }),
   });
   try {
     await pipeline.start();
     out(args.typesense ? `Indexing into Typesense at ${args.typesense.url}` : `Indexing into the local Typesense stand-in at ${pipeline.typesense?.url} (not Typesense: none can run here)`);
+    let index: Snapshot = args.verbose ? await pipeline.snapshotIndex() : new Map();
+    const drained = async () => {
+      await pipeline.drain();
+      if (!args.verbose) return;
+      const next = await pipeline.snapshotIndex();
+      printIndexChanges(index, next);
+      index = next;
+    };
     const started = Date.now();
     out(`Loading ${dataset.rows.length} rows, then ${dataset.changes.length} scripted changes (seed ${args.seed})...`);
     await loadRows(pipeline.doc, TABLE, dataset.rows, progress('loading', dataset.rows.length));
-    await pipeline.drain();
-    for (const change of dataset.changes) await applyChange(pipeline.doc, TABLE, change);
-    await pipeline.drain();
-    const report = await pipeline.report();
-    formatReport(report, (Date.now() - started) / 1000).forEach((line) => out(line));
-    if (report.dlq.length > 0) out(`DLQ batches written to ${join(OUT_DIR, 'dlq.jsonl')}`);
+    for (const change of dataset.changes) {
+      if (stop.aborted) break;
+      await applyChange(pipeline.doc, TABLE, change);
+    }
+    const written = Date.now();
+    await drained();
+    const timings = { rows: dataset.rows.length + dataset.changes.length, loadSeconds: (written - started) / 1000, drainSeconds: (Date.now() - written) / 1000 };
+    let report = await pipeline.report();
+    formatReport(report, timings).forEach((line) => out(line));
+    if (report.dlq.length > 0) out(`Failed batches written to ${args.failureDir} (npm run ops -- redrive --from ${args.failureDir})`);
 
-    if (args.keepRunning) {
-      await keepRunning(pipeline, ddb);
-      await pipeline.drain();
-      const final = await pipeline.report();
-      formatReport(final, (Date.now() - started) / 1000).forEach((line) => out(line));
-      return clean(final) ? 0 : 1;
+    if (args.keepRunning && !stop.aborted) {
+      out('');
+      out(`Up: DynamoDB Local at ${ddb.endpoint} (table ${TABLE}); the emulator is watching its stream. Ctrl-C drains, audits and exits.`);
+      while (!stop.aborted) {
+        await new Promise((r) => setTimeout(r, 500));
+        const applied = await pipeline.consumeQueue();
+        if (applied > 0) out(`[indexer] processed ${applied} trigger(s)`);
+      }
+      out('Stopping: draining, then auditing...');
+      const last = Date.now();
+      await drained();
+      report = await pipeline.report();
+      formatReport(report, { ...timings, drainSeconds: (Date.now() - last) / 1000 }).forEach((line) => out(line));
     }
     return clean(report) ? 0 : 1;
   } finally {
@@ -184,10 +130,32 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
+  let args: Args;
+  try {
+    args = parseCli(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`npm start: ${error instanceof UsageError ? error.message : String(error)}; see --help\n`);
+    process.exit(2);
+  }
+  if (args.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  const controller = new AbortController();
+  // `npm start` runs node under npm and tsx, which both relay the terminal's Ctrl-C: copies
+  // arriving within a second of the first are that one Ctrl-C, not a second.
+  let firstAt = 0;
+  process.on('SIGINT', () => {
+    if (!controller.signal.aborted) return (firstAt = Date.now()), controller.abort();
+    if (Date.now() - firstAt < 1_000) return;
+    process.stderr.write('npm start: second Ctrl-C, stopping now\n');
+    process.exit(130); // the 'exit' handler kills DynamoDB Local's process group
+  });
+  process.on('SIGTERM', () => process.exit(143));
+  main(args, controller.signal).then(
     (code) => process.exit(code),
     (error: unknown) => {
-      process.stderr.write(`npm start failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stderr.write(`npm start failed: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exit(2);
     },
   );

@@ -1,11 +1,17 @@
-import { datasetFor, formatReport, parseCli } from '../../local/start';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_FAILURE_DIR, datasetFor, formatReport, parseCli } from '../../local/start';
 import type { PipelineReport } from '../../local/pipeline';
 import { generateDataset, SAMPLE_DATASET_OPTIONS } from '../../local/dataset';
 
 describe('npm start CLI', () => {
   it('parses its flags, with the sample dataset by default', () => {
-    expect(parseCli([])).toEqual({ keepRunning: false, records: undefined, seed: 8643, port: undefined, verbose: false });
-    expect(parseCli(['--keep-running', '--records', '5000', '--seed', '7', '--port', '8000', '--verbose'])).toEqual({ keepRunning: true, records: 5000, seed: 7, port: 8000, verbose: true });
+    expect(parseCli([])).toEqual({ help: false, keepRunning: false, records: undefined, seed: 8643, port: undefined, verbose: false, failureDir: DEFAULT_FAILURE_DIR });
+    expect(DEFAULT_FAILURE_DIR).toMatch(/\.cache\/npm-start\/failures$/);
+    expect(parseCli(['--keep-running', '--records', '5000', '--seed', '7', '--port', '8000', '--verbose', '--failure-dir', '/tmp/f'])).toEqual({ help: false, keepRunning: true, records: 5000, seed: 7, port: 8000, verbose: true, failureDir: '/tmp/f' });
+    expect(parseCli(['-h']).help).toBe(true);
   });
 
   it('points the indexer at a real Typesense with --typesense-url and --typesense-api-key (both or neither)', () => {
@@ -14,8 +20,15 @@ describe('npm start CLI', () => {
     expect(() => parseCli(['--typesense-url', 'localhost', '--typesense-api-key', 'k'])).toThrow(/http\(s\) URL/);
   });
 
-  it.each([[['--records', 'many']], [['--records', '0']], [['--port', '-1']], [['--bogus']]])('rejects %j', (argv) => {
-    expect(() => parseCli(argv)).toThrow();
+  it.each([
+    [['--records', 'many'], '--records takes a positive whole number, got "many"'],
+    [['--records', '0'], '--records takes a positive whole number, got "0"'],
+    [['--port', '70000'], '--port takes a port number up to 65535, got 70000'],
+    [['--bogus'], "Unknown option '--bogus'"],
+    [['--seed'], "Option '--seed <value>' argument missing"],
+    [['extra'], 'Unexpected argument'],
+  ])('rejects %j with a one-line UsageError', (argv, message) => {
+    expect(() => parseCli(argv)).toThrow(expect.objectContaining({ name: 'UsageError', message: expect.stringContaining(message) }));
   });
 
   it('sizes a generated dataset from --records', () => {
@@ -38,16 +51,78 @@ describe('npm start CLI', () => {
   });
 
   it('reports counters, queue actions and a clean audit', () => {
-    const text = formatReport(report([]), 1.25).join('\n');
+    const text = formatReport(report([]), { rows: 300, loadSeconds: 1.25, drainSeconds: 0.5 }).join('\n');
     expect(text).toMatch(/image-sync\s+10\s+6\s+4\s+1\s+0\s+0/);
     expect(text).toMatch(/registry\s+2 upserts\s+1 deletes\s+-> 1 documents/);
     expect(text).toContain('no drift');
+    expect(text).toContain('Loaded 300 rows and changes in 1.3 s; drained in 0.5 s after the last write');
     expect(text).toContain('Indexer: 2 invocations, 3 messages received, 1 failed (redelivered), 0 dead-lettered');
   });
 
   it('lists drift instead of claiming none', () => {
-    const text = formatReport(report([{ invariant: 'I3', where: 'ICAO#MATCHER#C172 MFR#CESSNA#MODEL#172S', problem: 'count 2, links 1' }]), 1).join('\n');
+    const text = formatReport(report([{ invariant: 'I3', where: 'ICAO#MATCHER#C172 MFR#CESSNA#MODEL#172S', problem: 'count 2, links 1' }]), { rows: 1, loadSeconds: 1, drainSeconds: 1 }).join('\n');
     expect(text).not.toContain('no drift');
     expect(text).toContain('I3 ICAO#MATCHER#C172 MFR#CESSNA#MODEL#172S: count 2, links 1');
   });
 });
+
+const ROOT = join(__dirname, '..', '..');
+const tsx = (args: string[]) => spawnSync('npx', ['tsx', 'local/start.ts', ...args], { cwd: ROOT, encoding: 'utf8' });
+
+describe('npm start as a program', () => {
+  it('--help prints the usage and exits 0', () => {
+    const r = tsx(['--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: npm start -- \[options\]/);
+    for (const flag of ['--records', '--seed', '--port', '--keep-running', '--verbose', '--failure-dir', '--typesense-url']) expect(r.stdout).toContain(flag);
+  }, 60_000);
+
+  it.each([[['--bogus'], "npm start: Unknown option '--bogus'; see --help"], [['--records', 'x'], 'npm start: --records takes a positive whole number, got "x"; see --help']])('%j: one line on stderr, exit 2, no stack', (args, line) => {
+    const r = tsx(args);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n').filter((l) => !/npm warn/i.test(l))).toEqual([line]);
+    expect(r.stdout).toBe('');
+  }, 60_000);
+
+  it('Ctrl-C to the whole process group in --keep-running drains, audits, reports, exits 0 and leaves no java behind', async () => {
+    const failures = mkdtempSync(join(tmpdir(), 'npm-start-failures-'));
+    const child = spawn(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'local/start.ts', '--keep-running', '--failure-dir', failures], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    try {
+      await new Promise<void>((up, fail) => {
+        child.stdout.on('data', (d) => {
+          stdout += d;
+          if (/^Up: /m.test(stdout)) up();
+        });
+        child.once('exit', () => fail(new Error(`exited before up:\n${stdout}\n${stderr}`)));
+      });
+      const javaPid = Number(/DynamoDB Local is up at \S+ \(pid (\d+)\)/.exec(stdout)![1]);
+      expect(alive(javaPid)).toBe(true);
+      process.kill(-child.pid!, 'SIGINT'); // what a terminal does: the whole foreground group
+      expect(await exited).toBe(0);
+      const after = stdout.slice(stdout.indexOf('Up: '));
+      expect(after).toContain('Stopping: draining, then auditing...');
+      expect(after).toMatch(/Consistency audit: \d+ documents/);
+      expect(after).toContain('no drift');
+      expect(alive(javaPid)).toBe(false);
+      expect(groupAlive(javaPid)).toBe(false);
+    } finally {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+      rmSync(failures, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const groupAlive = (pgid: number) => alive(-pgid);
