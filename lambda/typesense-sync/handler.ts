@@ -1,8 +1,10 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import type { StreamChange } from '../shared/decode';
 import { ChangeFailedError } from '../shared/errors';
 import type { RowKeys } from '../shared/key-rules';
+import { classified, failureKindOf, MetricTally, STREAM_METRICS } from '../shared/metrics';
 import { createStreamHandler, type Subsystem } from '../shared/runner';
 import { streamTrigger } from '../shared/trigger';
 import { planAction } from './diff';
@@ -80,7 +82,7 @@ export function createTypesenseSubsystem(deps: TypesenseSubsystemDeps): Subsyste
         } catch (error) {
           // Stop planning here; everything before this record is still sent, so the
           // runner's "all before `position` took effect" holds.
-          planFailure = { position, error };
+          planFailure = { position, error: classified(error, failureKindOf(error, 'decode')) };
           break;
         }
       }
@@ -95,11 +97,28 @@ export function createTypesenseSubsystem(deps: TypesenseSubsystemDeps): Subsyste
   };
 }
 
-/** The Lambda handler: the shared ordered runner around the typesense subsystem, aware of the invocation's deadline. */
-export function createTypesenseHandler(deps: TypesenseSubsystemDeps & { readonly logger: Logger }) {
+/** Counts at the SQS boundary: every SendMessageBatch request (retries included) and the entries SQS accepted. */
+export function countingSender(sqs: SqsSender, tally: MetricTally): SqsSender {
+  return {
+    send: async (command) => {
+      tally.count('SendMessageBatchCalls');
+      const output = await sqs.send(command);
+      tally.count('TriggersSent', output.Successful?.length ?? 0);
+      return output;
+    },
+  };
+}
+
+/**
+ * The Lambda handler: the shared ordered runner around the typesense subsystem, aware of the
+ * invocation's deadline; with `metrics`, it publishes one tally per invocation.
+ */
+export function createTypesenseHandler(deps: TypesenseSubsystemDeps & { readonly logger: Logger; readonly metrics?: Metrics }) {
   let context: Context | undefined;
-  const subsystem = createTypesenseSubsystem({ ...deps, remainingMs: deps.remainingMs ?? (() => context?.getRemainingTimeInMillis()) });
-  const handler = createStreamHandler(subsystem, deps.logger);
+  const tally = new MetricTally(deps.metrics, [...STREAM_METRICS, 'TriggersSent', 'SendMessageBatchCalls']);
+  const sqs = deps.metrics ? countingSender(deps.sqs, tally) : deps.sqs;
+  const subsystem = createTypesenseSubsystem({ ...deps, sqs, remainingMs: deps.remainingMs ?? (() => context?.getRemainingTimeInMillis()) });
+  const handler = createStreamHandler(subsystem, deps.logger, tally);
   // Lambda runs one invocation at a time per container, so one slot is enough.
   return async (event: DynamoDBStreamEvent, ctx?: Context) => {
     context = ctx;

@@ -1,5 +1,6 @@
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/log';
+import { createMetrics } from '../shared/metrics';
 import { createTypesenseHandler } from './handler';
 import { createSqsClient } from './sqs-client';
 
@@ -7,6 +8,7 @@ import { createSqsClient } from './sqs-client';
 // here, naming the variable, never at the first record.
 const queueUrl = requireEnv('TYPESENSE_QUEUE_URL');
 const logger = createLogger('typesense-sync');
+const metrics = createMetrics('typesense-sync');
 const sqs = createSqsClient();
 
-export const handler = createTypesenseHandler({ sqs, queueUrl, logger });
+export const handler = createTypesenseHandler({ sqs, queueUrl, logger, metrics });

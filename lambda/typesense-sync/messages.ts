@@ -1,5 +1,6 @@
 import { StreamRecordError, type RecordRef } from '../shared/errors';
 import type { RowKeys } from '../shared/key-rules';
+import { classified } from '../shared/metrics';
 import type { TriggerOrigin } from '../shared/trigger';
 import { deduplicationId, messageGroupId } from './ids';
 
@@ -88,7 +89,7 @@ export function outgoingMessage(target: TriggerTarget, position: number, maxMess
   const bytes = Buffer.byteLength(body, 'utf8');
   const ref = refOfTrigger(target.key, target.origin);
   if (bytes > maxMessageBytes) {
-    throw new StreamRecordError(ref, `queue message for ${target.collection}/${target.id} is ${bytes} bytes, over the queue maximum of ${maxMessageBytes}`);
+    throw classified(new StreamRecordError(ref, `queue message for ${target.collection}/${target.id} is ${bytes} bytes, over the queue maximum of ${maxMessageBytes}`), 'rejected');
   }
   return {
     position,

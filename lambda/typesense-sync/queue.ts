@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ChangeFailedError, StreamRecordError } from '../shared/errors';
+import { classified } from '../shared/metrics';
 import type { OutgoingMessage } from './messages';
 
 /**
@@ -80,7 +81,10 @@ function checkDeadline(deadline: Deadline | undefined, first: OutgoingMessage, u
   if (left - upcomingMs < deadline.marginMs) {
     throw new ChangeFailedError(
       first.position,
-      new StreamRecordError(first.ref, `stopped sending before the function's deadline (${left} ms left, margin ${deadline.marginMs} ms); ${first.collection}/${first.id} and later triggers are retried`),
+      classified(
+        new StreamRecordError(first.ref, `stopped sending before the function's deadline (${left} ms left, margin ${deadline.marginMs} ms); ${first.collection}/${first.id} and later triggers are retried`),
+        'throttled',
+      ),
     );
   }
 }
@@ -140,12 +144,10 @@ async function sendOneCall(
       // Whether any entry landed is unknown; resending is safe (same deduplication ids).
       const first = pending[0]!;
       if (!isRetryableError(error) || attempt >= policy.maxAttempts) {
-        throw new ChangeFailedError(
-          first.position,
-          new StreamRecordError(first.ref, `SendMessageBatch failed (attempt ${attempt} of ${policy.maxAttempts}): ${errorText(error)}`, {
-            cause: error,
-          }),
-        );
+        const failure = new StreamRecordError(first.ref, `SendMessageBatch failed (attempt ${attempt} of ${policy.maxAttempts}): ${errorText(error)}`, {
+          cause: error,
+        });
+        throw new ChangeFailedError(first.position, classified(failure, isRetryableError(error) ? 'throttled' : 'fatal'));
       }
       const delay = backoffMs(policy, attempt);
       checkDeadline(deadline, first, delay);
@@ -172,14 +174,12 @@ async function sendOneCall(
     const retryable = failed.every(({ entry }) => isRetryableEntry(entry));
     if (!retryable || attempt >= policy.maxAttempts) {
       const { message, entry } = failed[0]!; // pending is in position order: the earliest
-      throw new ChangeFailedError(
-        message.position,
-        new StreamRecordError(
-          message.ref,
-          `SQS rejected the message for ${message.collection}/${message.id}: ${entry.Code ?? '?'} ${entry.Message ?? ''} ` +
-            `(SenderFault=${String(entry.SenderFault)}, attempt ${attempt} of ${policy.maxAttempts})`,
-        ),
+      const failure = new StreamRecordError(
+        message.ref,
+        `SQS rejected the message for ${message.collection}/${message.id}: ${entry.Code ?? '?'} ${entry.Message ?? ''} ` +
+          `(SenderFault=${String(entry.SenderFault)}, attempt ${attempt} of ${policy.maxAttempts})`,
       );
+      throw new ChangeFailedError(message.position, classified(failure, retryable ? 'throttled' : 'rejected'));
     }
     const delay = backoffMs(policy, attempt);
     checkDeadline(deadline, failed[0]!.message, delay);
