@@ -74,7 +74,7 @@ describe('typesense-sync metrics', () => {
   it('SQS refuses an entry as the sender\'s fault: Failures kind=rejected; the entries it accepted are still counted', async () => {
     sqsMock.on(SendMessageBatchCommand).callsFake((input) => ({
       Successful: [{ Id: input.Entries![0]!.Id!, MessageId: 'm', MD5OfMessageBody: '' }],
-      Failed: input.Entries!.slice(1).map((e) => ({ Id: e.Id!, Code: 'InvalidParameterValue', SenderFault: true, Message: 'no' })),
+      Failed: input.Entries!.slice(1).map((e: SendMessageBatchRequestEntry) => ({ Id: e.Id!, Code: 'InvalidParameterValue', SenderFault: true, Message: 'no' })),
     }));
     const { result, docs } = await capture(() => handlerWith()(streamEvent(insertRecord(faaRow('N4')), insertRecord(faaRow('N5')))));
     expect((result as { batchItemFailures: unknown[] }).batchItemFailures).toHaveLength(1);
