@@ -1,12 +1,14 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Item } from '../shared/decode';
+import { failureKindOf, MetricTally, type FailureKind } from '../shared/metrics';
 import { AttributeError, COLLECTION_SCHEMAS, type SearchDocument } from '../typesense-sync/documents';
 import { parseTrigger } from './message';
 import { collapse, failedMessages, type BatchMessage, type DocumentTarget } from './plan';
-import { DEFAULT_INDEXER_RETRY, type IndexerRetryPolicy, type InvocationDeadline } from './retry';
+import { DeadlineReached, DEFAULT_INDEXER_RETRY, type IndexerRetryPolicy, type InvocationDeadline } from './retry';
 import { readRows, rowOf, type BatchGetter } from './rows';
-import { CollectionMissingError, type SearchPort } from './search';
+import { CollectionMissingError, isRetryableSearchError, type SearchPort } from './search';
 
 export type IndexerLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
@@ -17,6 +19,8 @@ export interface IndexerDeps {
   readonly search: SearchPort | (() => Promise<SearchPort>);
   readonly logger: IndexerLog;
   readonly retry?: Partial<IndexerRetryPolicy>;
+  /** Counts Failures by kind, one per failed document or unreadable message (the handler publishes it). */
+  readonly tally?: MetricTally;
 }
 
 /** What one batch did (returned alongside the response for tests and the bench). */
@@ -31,6 +35,10 @@ export interface IndexerOutcome {
 }
 
 const describe = (t: DocumentTarget) => ({ collection: t.collection, id: t.id, pk: t.key.PK, sk: t.key.SK });
+
+/** A failed call's Failures kind: retryable errors that outlasted the retries (or the deadline) are `throttled`. */
+const callFailure = (error: unknown): FailureKind =>
+  failureKindOf(error, isRetryableSearchError(error) || error instanceof DeadlineReached || (error as { $retryable?: unknown })?.$retryable ? 'throttled' : 'fatal');
 
 /**
  * The Typesense indexer (DESIGN §11), as a function of one SQS FIFO batch:
@@ -52,12 +60,14 @@ export async function indexBatch(deps: IndexerDeps, records: readonly SQSRecord[
       return { messageId: record.messageId, groupId, trigger: parseTrigger(record.body, record.messageId, groupId) };
     } catch (error) {
       logger.error('search trigger rejected; it and every later message of its group fail', { messageId: record.messageId, groupId, error: error as Error });
+      deps.tally?.fail('decode');
       return { messageId: record.messageId, groupId, trigger: { error: error as Error } };
     }
   });
   const failed = new Set<number>(batch.flatMap((m, i) => ('error' in m.trigger ? [i] : [])));
   const targets = collapse(batch);
-  const failTarget = (target: DocumentTarget, why: string, error?: unknown) => {
+  const failTarget = (target: DocumentTarget, kind: FailureKind, why: string, error?: unknown) => {
+    deps.tally?.fail(kind);
     logger.error(`document failed: ${why}`, { ...describe(target), messageIds: target.messages.map((i) => batch[i]!.messageId), error: error as Error });
     for (const index of target.messages) failed.add(index);
   };
@@ -73,7 +83,7 @@ export async function indexBatch(deps: IndexerDeps, records: readonly SQSRecord[
   try {
     rows = targets.length > 0 ? await readRows(deps.ddb, deps.tableName, targets.map((t) => t.key), policy) : new Map();
   } catch (error) {
-    for (const t of targets) failTarget(t, 'reading the row failed', error);
+    for (const t of targets) failTarget(t, callFailure(error), 'reading the row failed', error);
   }
 
   if (rows) {
@@ -88,7 +98,7 @@ export async function indexBatch(deps: IndexerDeps, records: readonly SQSRecord[
           document = target.spec.toDocument(row);
         } catch (error) {
           if (!(error instanceof AttributeError)) throw error;
-          failTarget(target, `the row cannot be projected (${error.message})`, error);
+          failTarget(target, 'decode', `the row cannot be projected (${error.message})`, error);
           continue;
         }
       }
@@ -119,11 +129,11 @@ export async function indexBatch(deps: IndexerDeps, records: readonly SQSRecord[
           } else {
             rejected += 1;
             tally(collection, 'rejected');
-            failTarget(items[n]!.target, `Typesense rejected the document: ${result.error}`);
+            failTarget(items[n]!.target, 'rejected', `Typesense rejected the document: ${result.error}`);
           }
         });
       } catch (error) {
-        for (const { target } of items) failTarget(target, 'the import call failed', error);
+        for (const { target } of items) failTarget(target, callFailure(error), 'the import call failed', error);
       }
     }
     for (const target of deletes) {
@@ -135,7 +145,7 @@ export async function indexBatch(deps: IndexerDeps, records: readonly SQSRecord[
           tally(target.collection, 'deleted');
         }
       } catch (error) {
-        failTarget(target, 'the delete call failed', error);
+        failTarget(target, callFailure(error), 'the delete call failed', error);
       }
     }
   }
@@ -147,17 +157,31 @@ export async function indexBatch(deps: IndexerDeps, records: readonly SQSRecord[
 
 /**
  * The Lambda handler on the search queue: partial batch responses (ReportBatchItemFailures).
- * `deadline` (shared with the Typesense port) is given each invocation's context.
+ * `deadline` (shared with the Typesense port) is given each invocation's context. With
+ * `metrics`, it publishes one tally per invocation (DocumentsImported/Deleted/Rejected, Failures).
  */
-export function createIndexerHandler(deps: IndexerDeps & { readonly logger: Logger; readonly deadline?: InvocationDeadline }) {
+export function createIndexerHandler(deps: IndexerDeps & { readonly logger: Logger; readonly deadline?: InvocationDeadline; readonly metrics?: Metrics }) {
+  const tally = new MetricTally(deps.metrics, ['DocumentsImported', 'DocumentsDeleted', 'DocumentsRejected']);
+  const batchDeps: IndexerDeps = deps.metrics ? { ...deps, tally } : deps;
   return async (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> => {
-    if (!Array.isArray(event?.Records)) throw new Error('event is not an SQS batch: it has no Records array');
-    if (context) deps.logger.addContext(context);
-    if (deps.deadline) deps.deadline.context = context;
     try {
-      return (await indexBatch(deps, event.Records)).response;
+      if (!Array.isArray(event?.Records)) {
+        tally.fail('decode');
+        throw new Error('event is not an SQS batch: it has no Records array');
+      }
+      if (context) deps.logger.addContext(context);
+      if (deps.deadline) deps.deadline.context = context;
+      const outcome = await indexBatch(batchDeps, event.Records).catch((error: unknown) => {
+        tally.fail(failureKindOf(error));
+        throw error;
+      });
+      tally.count('DocumentsImported', outcome.upserted);
+      tally.count('DocumentsDeleted', outcome.deleted);
+      tally.count('DocumentsRejected', outcome.rejected);
+      return outcome.response;
     } finally {
       if (deps.deadline) deps.deadline.context = undefined;
+      tally.publish();
     }
   };
 }

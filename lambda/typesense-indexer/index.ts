@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/log';
+import { createMetrics } from '../shared/metrics';
 import { createIndexerHandler } from './handler';
 import { DEFAULT_INDEXER_RETRY, InvocationDeadline } from './retry';
 import { INDEXER_DEADLINE_MARGIN_MS, typesenseClient, typesenseSearchPort, type SearchPort } from './search';
@@ -15,6 +16,7 @@ const nodes = requireEnv('TYPESENSE_NODES')
   .filter(Boolean);
 const secretArn = requireEnv('TYPESENSE_API_KEY_SECRET_ARN');
 const logger = createLogger('typesense-indexer');
+const metrics = createMetrics('typesense-indexer');
 // Endpoints and credentials come from the SDK's standard configuration (AWS_ENDPOINT_URL_DYNAMODB, ...).
 const ddb = new DynamoDBClient({});
 const apiKey = cachedSecret(new SecretsManagerClient({}), secretArn);
@@ -27,4 +29,4 @@ const searchPort = async (): Promise<SearchPort> => {
   return search;
 };
 
-export const handler = createIndexerHandler({ ddb, tableName, search: searchPort, logger, deadline });
+export const handler = createIndexerHandler({ ddb, tableName, search: searchPort, logger, deadline, metrics });

@@ -1,6 +1,7 @@
 import { BatchGetItemCommand, type AttributeValue, type BatchGetItemCommandInput, type BatchGetItemCommandOutput } from '@aws-sdk/client-dynamodb';
 import { decodeImage, type Item } from '../shared/decode';
 import type { RowKeys } from '../shared/key-rules';
+import { classified } from '../shared/metrics';
 import { backoffMs, type IndexerRetryPolicy } from './retry';
 
 /** BatchGetItem's limit on keys per call. */
@@ -34,7 +35,7 @@ export async function readRows(ddb: BatchGetter, tableName: string, keys: readon
       if (pending.length === 0) break;
       if (attempt >= policy.maxAttempts) {
         const first = pending[0]!;
-        throw new Error(`BatchGetItem left ${pending.length} keys unprocessed after ${attempt} attempts (first: PK=${first.PK?.S} SK=${first.SK?.S})`);
+        throw classified(new Error(`BatchGetItem left ${pending.length} keys unprocessed after ${attempt} attempts (first: PK=${first.PK?.S} SK=${first.SK?.S})`), 'throttled');
       }
       await policy.sleep(backoffMs(policy, attempt));
     }
