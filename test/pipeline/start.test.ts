@@ -84,37 +84,57 @@ describe('npm start as a program', () => {
     expect(r.stdout).toBe('');
   }, 60_000);
 
-  it('Ctrl-C to the whole process group in --keep-running drains, audits, reports, exits 0 and leaves no java behind', async () => {
+  /** `npm start -- --keep-running` in its own process group (as a terminal runs it), once it printed its "Up:" line. */
+  async function keepRunning() {
     const failures = mkdtempSync(join(tmpdir(), 'npm-start-failures-'));
     const child = spawn(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'local/start.ts', '--keep-running', '--failure-dir', failures], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-    try {
-      await new Promise<void>((up, fail) => {
-        child.stdout.on('data', (d) => {
-          stdout += d;
-          if (/^Up: /m.test(stdout)) up();
-        });
-        child.once('exit', () => fail(new Error(`exited before up:\n${stdout}\n${stderr}`)));
-      });
-      const javaPid = Number(/DynamoDB Local is up at \S+ \(pid (\d+)\)/.exec(stdout)![1]);
-      expect(alive(javaPid)).toBe(true);
-      process.kill(-child.pid!, 'SIGINT'); // what a terminal does: the whole foreground group
-      expect(await exited).toBe(0);
-      const after = stdout.slice(stdout.indexOf('Up: '));
-      expect(after).toContain('Stopping: draining, then auditing...');
-      expect(after).toMatch(/Consistency audit: \d+ documents/);
-      expect(after).toContain('no drift');
-      expect(alive(javaPid)).toBe(false);
-      expect(groupAlive(javaPid)).toBe(false);
-    } finally {
-      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+    const run = { child, stdout: '', stderr: '', javaPid: 0, exited: new Promise<number | null>((done) => child.once('exit', (code) => done(code))) };
+    child.stderr.on('data', (d) => (run.stderr += d));
+    cleanups.push(() => {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+      if (run.javaPid && alive(run.javaPid)) process.kill(-run.javaPid, 'SIGKILL');
       rmSync(failures, { recursive: true, force: true });
-    }
+    });
+    await new Promise<void>((up, fail) => {
+      child.stdout.on('data', (d) => {
+        run.stdout += d;
+        if (/^Up: /m.test(run.stdout)) up();
+      });
+      child.once('exit', () => fail(new Error(`exited before up:\n${run.stdout}\n${run.stderr}`)));
+    });
+    run.javaPid = Number(/DynamoDB Local is up at \S+ \(pid (\d+)\)/.exec(run.stdout)![1]);
+    expect(alive(run.javaPid)).toBe(true);
+    return run;
+  }
+  const cleanups: (() => void)[] = [];
+  afterEach(() => cleanups.splice(0).forEach((f) => f()));
+
+  it('Ctrl-C to the whole process group in --keep-running drains, audits, reports, exits 0 and leaves no java behind', async () => {
+    const run = await keepRunning();
+    process.kill(-run.child.pid!, 'SIGINT'); // what a terminal does: the whole foreground group
+    expect(await run.exited).toBe(0);
+    const after = run.stdout.slice(run.stdout.indexOf('Up: '));
+    expect(after).toContain('Stopping: draining, then auditing...');
+    expect(after).toMatch(/Consistency audit: \d+ documents/);
+    expect(after).toContain('no drift');
+    expect(alive(run.javaPid)).toBe(false);
+    expect(alive(-run.javaPid)).toBe(false); // its process group is gone too
+  }, 180_000);
+
+  it('SIGTERM to npm start alone stops DynamoDB Local too', async () => {
+    const run = await keepRunning();
+    process.kill(run.child.pid!, 'SIGTERM');
+    await run.exited;
+    // Killed, not yet reaped: java's parent died, so init reaps it (a zombie until then).
+    expect(liveInGroup(run.javaPid)).toEqual([]);
   }, 180_000);
 });
+
+/** States of the group's processes that still run (zombies, killed but not yet reaped, excluded). */
+function liveInGroup(pgid: number): string[] {
+  const ps = spawnSync('ps', ['-o', 'pid=,stat=,comm=', '-g', String(pgid)], { encoding: 'utf8' });
+  return ps.stdout.split('\n').map((l) => l.trim()).filter((l) => l && !/^\d+\s+Z/.test(l));
+}
 
 function alive(pid: number): boolean {
   try {
@@ -125,4 +145,3 @@ function alive(pid: number): boolean {
   }
 }
 
-const groupAlive = (pgid: number) => alive(-pgid);
