@@ -13,186 +13,29 @@
  * The loop works in rounds: poll the stream, then let every mapping deliver what it can
  * (mappings and shards in parallel, one batch at a time per mapping and shard). A handler
  * that hangs therefore stalls the round; the real service would only stall that shard.
+ *
+ * This file: the loop, drain and the failure destination. The shard reader is
+ * esm-shard-reader.ts, per-mapping delivery esm-delivery.ts, the state esm-mapping.ts, the
+ * Lambda context and failure entries esm-failure.ts, the public types esm-types.ts.
  */
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
-import { createHash, randomUUID } from 'node:crypto';
-import { appendFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { matchesAnyFilter } from '../lambda/shared/key-rules';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { filterPatterns, type SubsystemName } from '../lambda/subsystems';
 import { DEFAULT_MAPPING_SETTINGS, type StreamMappingSettings } from '../lib/mapping-settings';
+import { compareSequenceNumbers } from '../ops/sequence-number';
 import { systemClock, type Clock } from './clock';
 import { localClientConfig } from './dynamodb-local';
-import {
-  expiredPrefix,
-  interpretResponse,
-  nextStep,
-  onFailureRecord,
-  s3FailureObject,
-  takeBatch,
-  type FailureCondition,
-  type InvokeOutcome,
-  type OnFailureRecord,
-  type PendingBatch,
-  type S3FailureObject,
-  type StreamItem,
-} from './esm-batch';
-import { compareSequenceNumbers } from '../ops/sequence-number';
-import { creationTimeMs, findStreamArn, sdkStreamSource, toLambdaRecord, type StreamSource } from './stream-source';
+import type { FailureCondition, PendingBatch } from './esm-batch';
+import { pump, type DeliveryContext } from './esm-delivery';
+import { failureEntry, writeFailureObject } from './esm-failure';
+import { Mapping, shardEnd, type ShardLog } from './esm-mapping';
+import { ShardReader } from './esm-shard-reader';
+import type { DlqEntry, DrainOptions, EmulatorLog, EsmEmulatorOptions, MappingConfig, MappingCounters, StreamHandler } from './esm-types';
+import { findStreamArn, sdkStreamSource, type StreamSource } from './stream-source';
 
-/** A Lambda handler for a DynamoDB stream: returns a batch response, or throws when the whole batch failed. */
-export type StreamHandler = (event: DynamoDBStreamEvent, context?: Context) => Promise<unknown>;
-
-export interface MappingConfig {
-  /** The subsystem (function) name: names the counters, the DLQ entries and the function ARN. */
-  readonly name: string;
-  readonly handler: StreamHandler;
-  /** Lambda filter patterns, ORed; an empty list delivers every record (no FilterCriteria). */
-  readonly filterPatterns: readonly unknown[];
-  /** Overrides the emulator-wide settings for this mapping. */
-  readonly settings?: Partial<StreamMappingSettings>;
-}
-
-/** One invocation, as the invoke hook sees it. */
-export interface InvocationCall {
-  readonly subsystem: string;
-  readonly shardId: string;
-  /** A fresh copy per invocation, as Lambda deserialises a fresh payload each time. */
-  readonly event: DynamoDBStreamEvent;
-  readonly context: Context;
-  /** 1 for the first invocation of this batch; bisected halves inherit the count. */
-  readonly attempt: number;
-  /** Retries already consumed by this batch. */
-  readonly retries: number;
-  readonly handler: StreamHandler;
-}
-
-/**
- * Replaces the invocation (fault injection). The default calls `handler(event, context)`.
- * A throw is a function error (e.g. a "timeout" after part of the side effects); the
- * return value is read as the handler's batch response.
- */
-export type InvokeHook = (call: InvocationCall) => Promise<unknown>;
-
-export interface DlqEntry {
-  readonly subsystem: string;
-  /** Exactly what Lambda would send to the on-failure destination. */
-  readonly body: OnFailureRecord;
-  /** Local diagnostics (not part of Lambda's record): the last invocation's error. */
-  readonly lastError?: { readonly name: string; readonly message: string };
-  /** The object an S3 on-failure destination would hold for this batch (record + payload). */
-  readonly failureObject: S3FailureObject;
-}
-
-export interface MappingCounters {
-  /** Records the mapping took from the stream (filtered + matched). */
-  read: number;
-  /** Records that matched no filter pattern: consumed, never delivered. */
-  filtered: number;
-  /** Records that matched and were queued for delivery. */
-  matched: number;
-  /** Record deliveries, counting each retry of a record again. */
-  delivered: number;
-  /** Records the mapping checkpointed past after success. */
-  committed: number;
-  invocations: number;
-  /** Invocations that threw (or were made to fail by the invoke hook). */
-  functionErrors: number;
-  /** Invocations that reported batchItemFailures. */
-  partialFailures: number;
-  /** Invocations whose response Lambda would reject (unknown or empty itemIdentifier). */
-  invalidResponses: number;
-  retries: number;
-  bisects: number;
-  dlqBatches: number;
-  dlqRecords: number;
-}
-
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type EmulatorLog = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
-
-export interface EsmEmulatorOptions {
-  /** A StreamSource, or an SDK Streams client (wrapped with sdkStreamSource). */
-  readonly streams: StreamSource | Pick<DynamoDBStreamsClient, 'send'>;
-  /** The stream to read; or give tableName and the newest stream of that table is used. */
-  readonly streamArn?: string;
-  readonly tableName?: string;
-  readonly mappings: readonly MappingConfig[];
-  /** Defaults to the stack's DEFAULT_MAPPING_SETTINGS. */
-  readonly settings?: StreamMappingSettings;
-  readonly invoke?: InvokeHook;
-  readonly clock?: Clock;
-  /** Pause between rounds when nothing happened. Default 250 ms (Lambda polls a shard 4 times a second). */
-  readonly pollIntervalMs?: number;
-  /** GetRecords page size (max 1000). */
-  readonly getRecordsLimit?: number;
-  /** Append each DLQ entry to this file as one JSON line. */
-  readonly dlqFile?: string;
-  /**
-   * Stand-in for the S3 on-failure bucket: each discarded batch becomes a file at its object
-   * key under this folder (`ops redrive --from <folder>` reads it).
-   */
-  readonly failureDir?: string;
-  readonly onDlq?: (entry: DlqEntry) => void;
-  /** Delay before a failed batch is retried, by retries consumed so far. Default: none. */
-  readonly retryDelayMs?: (retries: number) => number;
-  /** See RetryPolicy.bisectConsumesRetry. Default false (Lambda's documented behaviour). */
-  readonly bisectConsumesRetry?: boolean;
-  /** After this many failed polls in a row, pending drain() calls reject. Default 20. */
-  readonly maxConsecutivePollErrors?: number;
-  readonly log?: EmulatorLog;
-  readonly region?: string;
-  readonly accountId?: string;
-}
-
-export interface DrainOptions {
-  /** Reject when not drained after this long on the emulator's clock. Default: wait forever. */
-  readonly timeoutMs?: number;
-}
-
-interface ShardLog {
-  readonly shardId: string;
-  readonly parentShardId?: string;
-  /** Absolute index of items[0]; items below it were consumed by every mapping and dropped. */
-  base: number;
-  items: StreamItem[];
-  iterator?: string;
-  lastSequenceNumber?: string;
-  /** Closed and read to the end: no record will ever follow. */
-  exhausted: boolean;
-}
-
-const shardEnd = (shard: ShardLog) => shard.base + shard.items.length;
-
-interface Cursor {
-  /** Absolute index of the next record to run through the filter. */
-  scanned: number;
-  /** Matched records not yet in a batch. */
-  queue: StreamItem[];
-  /** The batch in progress; after a bisect, its halves (front first). */
-  pending: PendingBatch[];
-  /** Pending batch may not be retried before this time. */
-  notBefore: number;
-  /** Last sequence number committed or discarded (reporting only). */
-  checkpoint?: string;
-}
-
-const emptyCounters = (): MappingCounters => ({
-  read: 0,
-  filtered: 0,
-  matched: 0,
-  delivered: 0,
-  committed: 0,
-  invocations: 0,
-  functionErrors: 0,
-  partialFailures: 0,
-  invalidResponses: 0,
-  retries: 0,
-  bisects: 0,
-  dlqBatches: 0,
-  dlqRecords: 0,
-});
+export type * from './esm-types';
+export { writeFailureObject } from './esm-failure';
 
 const toError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 
@@ -204,47 +47,20 @@ function isStreamSource(x: EsmEmulatorOptions['streams']): x is StreamSource {
   return typeof (x as StreamSource).describeShards === 'function';
 }
 
-class Mapping {
-  readonly counters = emptyCounters();
-  readonly cursors = new Map<string, Cursor>();
-
-  constructor(
-    readonly config: MappingConfig,
-    readonly settings: StreamMappingSettings,
-    readonly functionArn: string,
-  ) {}
-
-  cursor(shardId: string): Cursor {
-    let c = this.cursors.get(shardId);
-    if (!c) {
-      c = { scanned: 0, queue: [], pending: [], notBefore: 0 };
-      this.cursors.set(shardId, c);
-    }
-    return c;
-  }
-
-  /** Every record of the shard read so far went through this mapping (delivered, filtered or discarded). */
-  caughtUp(shard: ShardLog): boolean {
-    const c = this.cursor(shard.shardId);
-    return c.scanned === shardEnd(shard) && c.queue.length === 0 && c.pending.length === 0;
-  }
-}
-
 export class EsmEmulator {
-  private readonly source: StreamSource;
+  private readonly reader: ShardReader;
+  private readonly delivery: DeliveryContext;
+  private readonly shards: Map<string, ShardLog>;
   private ownedClient?: DynamoDBStreamsClient;
   private readonly clock: Clock;
   private readonly log: EmulatorLog;
   private readonly mappings: Mapping[];
-  private readonly shards = new Map<string, ShardLog>();
   private readonly dlqEntries: DlqEntry[] = [];
   private streamArn?: string;
   private running = false;
   private loop?: Promise<void>;
   private wakeUp = new AbortController();
   private iteration = 0;
-  private consecutivePollErrors = 0;
-  private lastPollError?: Error;
   private fatal?: Error;
   private waiters: { after: number; deadline: number; resolve: () => void; reject: (e: Error) => void }[] = [];
 
@@ -253,9 +69,23 @@ export class EsmEmulator {
     const names = options.mappings.map((m) => m.name);
     if (new Set(names).size !== names.length) throw new Error(`EsmEmulator: duplicate mapping names in ${names.join(', ')}`);
     if (!options.streamArn && !options.tableName) throw new Error('EsmEmulator: give streamArn or tableName');
-    this.source = isStreamSource(options.streams) ? options.streams : sdkStreamSource(options.streams);
     this.clock = options.clock ?? systemClock;
     this.log = options.log ?? defaultLog;
+    this.reader = new ShardReader({
+      source: isStreamSource(options.streams) ? options.streams : sdkStreamSource(options.streams),
+      streamArn: () => this.streamArn!,
+      clock: this.clock,
+      log: this.log,
+      ...(options.getRecordsLimit !== undefined && { getRecordsLimit: options.getRecordsLimit }),
+    });
+    this.shards = this.reader.shards;
+    this.delivery = {
+      clock: this.clock,
+      log: this.log,
+      options,
+      running: () => this.running,
+      discard: (mapping, batch, condition) => this.discard(mapping, batch, condition),
+    };
     const region = options.region ?? 'us-east-1';
     const account = options.accountId ?? '000000000000';
     this.mappings = options.mappings.map((config) => {
@@ -337,7 +167,7 @@ export class EsmEmulator {
     return {
       streamArn: this.streamArn,
       iteration: this.iteration,
-      lastPollError: this.lastPollError?.message,
+      lastPollError: this.reader.lastPollError?.message,
       shards: [...this.shards.values()].map((s) => ({ shardId: s.shardId, parentShardId: s.parentShardId, read: shardEnd(s), exhausted: s.exhausted })),
       mappings: Object.fromEntries(
         this.mappings.map((m) => [
@@ -361,9 +191,9 @@ export class EsmEmulator {
       while (this.running) {
         const iteration = ++this.iteration;
         const wasIdle = this.allCaughtUp();
-        const { fresh, ok } = await this.poll();
+        const { fresh, ok } = await this.reader.poll();
         const worked = await this.pumpAll();
-        this.trimLogs();
+        this.reader.trim((shardId) => Math.min(...this.mappings.map((m) => m.cursor(shardId).scanned)));
         // Quiet: nothing was pending, and a successful poll that started after that found nothing new.
         const quiet = wasIdle && ok && fresh === 0 && !worked;
         this.settleWaiters(iteration, quiet);
@@ -410,8 +240,8 @@ export class EsmEmulator {
       if (now > w.deadline) {
         return w.reject(new Error(`EsmEmulator: not drained in time; status ${JSON.stringify(this.status())}`)), false;
       }
-      if (this.consecutivePollErrors >= limit) {
-        return w.reject(new Error(`EsmEmulator: stream polling keeps failing: ${this.lastPollError?.message}`)), false;
+      if (this.reader.consecutivePollErrors >= limit) {
+        return w.reject(new Error(`EsmEmulator: stream polling keeps failing: ${this.reader.lastPollError?.message}`)), false;
       }
       return true;
     });
@@ -427,115 +257,12 @@ export class EsmEmulator {
     return this.mappings.every((m) => [...this.shards.values()].every((s) => m.caughtUp(s)));
   }
 
-  // ---- reading the stream ----------------------------------------------------------
-
-  /** One pass over the stream: new shards, then new records of every readable shard. */
-  private async poll(): Promise<{ fresh: number; ok: boolean }> {
-    let fresh = 0;
-    try {
-      for (const info of await this.source.describeShards(this.streamArn!)) {
-        if (!this.shards.has(info.shardId)) {
-          this.shards.set(info.shardId, { shardId: info.shardId, parentShardId: info.parentShardId, base: 0, items: [], exhausted: false });
-          this.log('debug', 'new shard', { shardId: info.shardId, parentShardId: info.parentShardId });
-        }
-      }
-      for (const shard of this.shards.values()) {
-        if (shard.exhausted || !this.parentExhausted(shard)) continue;
-        fresh += await this.readShard(shard);
-      }
-      this.consecutivePollErrors = 0;
-      return { fresh, ok: true };
-    } catch (error) {
-      this.consecutivePollErrors += 1;
-      this.lastPollError = toError(error);
-      this.log('warn', 'stream poll failed; retrying', { error: this.lastPollError.message, consecutive: this.consecutivePollErrors });
-      // Never a quiet round: a failed poll proves nothing about the end of the stream.
-      return { fresh, ok: false };
-    }
-  }
-
-  /** A child shard is read only after its parent is exhausted (a parent no longer listed has expired). */
-  private parentExhausted(shard: ShardLog): boolean {
-    const parent = shard.parentShardId ? this.shards.get(shard.parentShardId) : undefined;
-    return !parent || parent.exhausted;
-  }
-
-  private async readShard(shard: ShardLog): Promise<number> {
-    const limit = this.options.getRecordsLimit ?? 1000;
-    let fresh = 0;
-    // A few pages per round so a backlog is read quickly, without starving the mappings.
-    for (let page = 0; page < 10; page++) {
-      if (!shard.iterator) {
-        shard.iterator = await this.source.getShardIterator(
-          this.streamArn!,
-          shard.shardId,
-          shard.lastSequenceNumber ? { type: 'AFTER_SEQUENCE_NUMBER', sequenceNumber: shard.lastSequenceNumber } : { type: 'TRIM_HORIZON' },
-        );
-        if (!shard.iterator) throw new Error(`no iterator for shard ${shard.shardId}`);
-      }
-      let result;
-      try {
-        result = await this.source.getRecords(shard.iterator, limit);
-      } catch (error) {
-        const name = (error as { name?: string }).name;
-        if (name === 'ExpiredIteratorException') {
-          shard.iterator = undefined; // re-acquired after the last record read
-          continue;
-        }
-        if (name === 'TrimmedDataAccessException' || name === 'ResourceNotFoundException') {
-          // Past the 24 h retention: what we missed is gone, as it would be for Lambda.
-          this.log('warn', 'shard data expired; skipping what is no longer in the stream', { shardId: shard.shardId, error: name });
-          shard.iterator = undefined;
-          if (name === 'ResourceNotFoundException') shard.exhausted = true;
-          return fresh;
-        }
-        throw error;
-      }
-      const now = this.clock.now();
-      for (const record of result.records) {
-        const sequenceNumber = record.dynamodb?.SequenceNumber;
-        if (!sequenceNumber) throw new Error(`stream record without SequenceNumber in shard ${shard.shardId}`);
-        const lambdaRecord = toLambdaRecord(record, this.streamArn!);
-        const createdAtMs = creationTimeMs(record);
-        shard.items.push({
-          shardId: shard.shardId,
-          sequenceNumber,
-          record: lambdaRecord,
-          ...(createdAtMs !== undefined && { createdAtMs }),
-          readAtMs: now,
-          payloadBytes: Buffer.byteLength(JSON.stringify(lambdaRecord)),
-        });
-        shard.lastSequenceNumber = sequenceNumber;
-      }
-      fresh += result.records.length;
-      shard.iterator = result.nextIterator;
-      if (!result.nextIterator) {
-        shard.exhausted = true;
-        this.log('debug', 'shard exhausted', { shardId: shard.shardId });
-        break;
-      }
-      if (result.records.length < limit) break;
-    }
-    return fresh;
-  }
-
-  /** Drops records every mapping has moved past. */
-  private trimLogs(): void {
-    for (const shard of this.shards.values()) {
-      const low = Math.min(...this.mappings.map((m) => m.cursor(shard.shardId).scanned));
-      if (low > shard.base) {
-        shard.items = shard.items.slice(low - shard.base);
-        shard.base = low;
-      }
-    }
-  }
-
   // ---- delivering ------------------------------------------------------------------
 
   private async pumpAll(): Promise<boolean> {
     const results = await Promise.all(
       this.mappings.flatMap((m) =>
-        [...this.shards.values()].filter((s) => this.deliverable(m, s)).map((s) => this.pump(m, s)),
+        [...this.shards.values()].filter((s) => this.deliverable(m, s)).map((s) => pump(this.delivery, m, s)),
       ),
     );
     return results.some(Boolean);
@@ -547,152 +274,10 @@ export class EsmEmulator {
     return !parent || (parent.exhausted && mapping.caughtUp(parent));
   }
 
-  /** Filters newly read records and delivers batches until the shard waits (window, retry delay) or is empty. */
-  private async pump(mapping: Mapping, shard: ShardLog): Promise<boolean> {
-    const cursor = mapping.cursor(shard.shardId);
-    const { counters, settings } = mapping;
-    let progressed = false;
-
-    while (cursor.scanned < shardEnd(shard)) {
-      const item = shard.items[cursor.scanned - shard.base]!;
-      cursor.scanned += 1;
-      counters.read += 1;
-      progressed = true;
-      if (matchesAnyFilter(mapping.config.filterPatterns, item.record) || mapping.config.filterPatterns.length === 0) {
-        counters.matched += 1;
-        cursor.queue.push(item);
-      } else {
-        counters.filtered += 1;
-        if (cursor.queue.length === 0 && cursor.pending.length === 0) cursor.checkpoint = item.sequenceNumber;
-      }
-    }
-
-    while (this.running) {
-      const now = this.clock.now();
-      if (cursor.pending.length === 0) {
-        const count = takeBatch(cursor.queue, {
-          batchSize: settings.batchSize,
-          batchingWindowMs: settings.maxBatchingWindowSeconds * 1000,
-          nowMs: now,
-          shardExhausted: shard.exhausted,
-        });
-        if (count === 0) break;
-        cursor.pending.push({ items: cursor.queue.splice(0, count), retries: 0, invokeCount: 0 });
-      }
-      if (now < cursor.notBefore) break;
-      const batch = cursor.pending[0]!;
-      progressed = true;
-
-      const expired = expiredPrefix(batch.items, now, settings.maxRecordAgeSeconds);
-      if (expired > 0) {
-        this.discard(mapping, { ...batch, items: batch.items.slice(0, expired) }, 'RecordAgeExceeded');
-        const rest = batch.items.slice(expired);
-        if (rest.length > 0) cursor.pending[0] = { ...batch, items: rest };
-        else cursor.pending.shift();
-        cursor.checkpoint = batch.items[expired - 1]!.sequenceNumber;
-        continue;
-      }
-
-      const invoked: PendingBatch = { ...batch, invokeCount: batch.invokeCount + 1 };
-      const outcome = await this.invoke(mapping, shard.shardId, invoked);
-      const step = nextStep(invoked, outcome, {
-        retryAttempts: settings.retryAttempts,
-        bisectBatchOnError: settings.bisectBatchOnError,
-        bisectConsumesRetry: this.options.bisectConsumesRetry ?? false,
-      });
-      const commit = (count: number) => {
-        counters.committed += count;
-        if (count > 0) cursor.checkpoint = invoked.items[count - 1]!.sequenceNumber;
-      };
-      switch (step.kind) {
-        case 'commit':
-          commit(step.count);
-          cursor.pending.shift();
-          break;
-        case 'retry':
-          commit(step.commit);
-          counters.retries += 1;
-          cursor.pending[0] = step.batch;
-          cursor.notBefore = now + (this.options.retryDelayMs?.(step.batch.retries) ?? 0);
-          // The retry waits for the next round, as Lambda's goes back through its poller: this
-          // keeps drain deadlines and stop() responsive under endless retries.
-          return progressed;
-        case 'bisect':
-          counters.bisects += 1;
-          if (this.options.bisectConsumesRetry) counters.retries += 1;
-          cursor.pending.splice(0, 1, ...step.halves);
-          break;
-        case 'discard':
-          commit(step.commit);
-          this.discard(mapping, step.batch, 'RetryAttemptsExhausted');
-          cursor.checkpoint = invoked.items[invoked.items.length - 1]!.sequenceNumber;
-          cursor.pending.shift();
-          break;
-      }
-    }
-    return progressed;
-  }
-
-  private async invoke(mapping: Mapping, shardId: string, batch: PendingBatch): Promise<InvokeOutcome> {
-    const { counters, config } = mapping;
-    const requestId = randomUUID();
-    const call: InvocationCall = {
-      subsystem: config.name,
-      shardId,
-      event: { Records: batch.items.map((i) => structuredClone(i.record)) },
-      context: this.lambdaContext(mapping, requestId),
-      attempt: batch.invokeCount,
-      retries: batch.retries,
-      handler: config.handler,
-    };
-    counters.invocations += 1;
-    counters.delivered += batch.items.length;
-    let outcome: InvokeOutcome;
-    try {
-      const invoke = this.options.invoke ?? ((c: InvocationCall) => c.handler(c.event, c.context));
-      const response = await invoke(call);
-      outcome = interpretResponse(
-        batch.items.map((i) => i.sequenceNumber),
-        response,
-      );
-    } catch (error) {
-      outcome = { kind: 'failure', error: toError(error), functionError: 'Unhandled' };
-    }
-    if (outcome.kind === 'partial') counters.partialFailures += 1;
-    if (outcome.kind === 'failure') {
-      if (outcome.functionError) counters.functionErrors += 1;
-      else counters.invalidResponses += 1;
-      this.log('warn', 'invocation failed', {
-        subsystem: config.name,
-        shardId,
-        records: batch.items.length,
-        attempt: batch.invokeCount,
-        error: outcome.error.message,
-      });
-    }
-    return outcome;
-  }
-
   private discard(mapping: Mapping, batch: PendingBatch, condition: FailureCondition): void {
-    const nowMs = this.clock.now();
-    const body = onFailureRecord({
-      batch,
-      condition,
-      functionArn: mapping.functionArn,
-      streamArn: this.streamArn!,
-      requestId: randomUUID(),
-      nowMs,
-    });
-    const failureObject = s3FailureObject({ record: body, items: batch.items, mappingUuid: mappingUuid(this.streamArn!, mapping.config.name), nowMs, randomId: randomUUID() });
-    const last = batch.lastOutcome;
-    const entry: DlqEntry = {
-      subsystem: mapping.config.name,
-      body,
-      ...(last?.kind === 'failure' && { lastError: { name: last.error.name, message: last.error.message } }),
-      ...(last?.kind === 'partial' && { lastError: { name: 'BatchItemFailure', message: 'the handler reported this record as failed' } }),
-      failureObject,
-    };
-    if (this.options.failureDir) writeFailureObject(this.options.failureDir, failureObject);
+    const entry = failureEntry({ subsystem: mapping.config.name, functionArn: mapping.functionArn, streamArn: this.streamArn!, batch, condition, nowMs: this.clock.now() });
+    const body = entry.body;
+    if (this.options.failureDir) writeFailureObject(this.options.failureDir, entry.failureObject!);
     mapping.counters.dlqBatches += 1;
     mapping.counters.dlqRecords += batch.items.length;
     this.dlqEntries.push(entry);
@@ -709,40 +294,6 @@ export class EsmEmulator {
     this.options.onDlq?.(entry);
   }
 
-  private lambdaContext(mapping: Mapping, requestId: string): Context {
-    const name = mapping.config.name;
-    const deadline = this.clock.now() + 60_000;
-    const noop = () => undefined;
-    return {
-      callbackWaitsForEmptyEventLoop: true,
-      functionName: name,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: mapping.functionArn,
-      memoryLimitInMB: '1024',
-      awsRequestId: requestId,
-      logGroupName: `/aws/lambda/${name}`,
-      logStreamName: `local/[$LATEST]${requestId.replace(/-/g, '')}`,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - this.clock.now()),
-      done: noop,
-      fail: noop,
-      succeed: noop,
-    };
-  }
-}
-
-/** A mapping's UUID, stable for a stream and a function (Lambda's is random per mapping; only the key layout matters here). */
-function mappingUuid(streamArn: string, name: string): string {
-  const h = createHash('sha256').update(`${streamArn}\n${name}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
-/** Writes an on-failure object under `dir` at its S3 key, atomically (a reader never sees half a file). */
-export function writeFailureObject(dir: string, object: S3FailureObject): string {
-  const path = join(dir, ...object.key.split('/'));
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(`${path}.tmp`, JSON.stringify(object.body));
-  renameSync(`${path}.tmp`, path);
-  return path;
 }
 
 /**
