@@ -9,135 +9,26 @@
  * (receivers never see a group out of order); 5-minute deduplication by
  * MessageDeduplicationId (or body hash with content-based deduplication); SendMessageBatch
  * limits; visibility timeout and maxReceiveCount redrive. Faults are injectable.
+ * Request checks: sqs-request-checks.ts; limits, options and message shapes: fifo-queue-types.ts.
  */
 import {
-  BatchEntryIdsNotDistinct,
-  BatchRequestTooLong,
-  EmptyBatchRequest,
-  InvalidBatchEntryId,
   QueueDoesNotExist,
   ReceiptHandleIsInvalid,
   SendMessageBatchCommand,
   SendMessageCommand,
   SQSServiceException,
-  TooManyEntriesInBatchRequest,
   type BatchResultErrorEntry,
-  type MessageAttributeValue,
   type SendMessageBatchCommandOutput,
   type SendMessageBatchRequestEntry,
   type SendMessageBatchResultEntry,
   type SendMessageCommandOutput,
 } from '@aws-sdk/client-sqs';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { systemClock } from './clock';
+import { FIFO_DEDUPLICATION_WINDOW_MS, SQS_MAX_BATCH_ENTRIES, SQS_MAX_PAYLOAD_BYTES, type EntryContext, type FifoQueueOptions, type FifoQueueStats, type QueuedMessage, type ReceivedMessage } from './fifo-queue-types';
+import { checkBatchRequest, checkEntry, clientError, entryBytes, md5, meta } from './sqs-request-checks';
 
-export const FIFO_DEDUPLICATION_WINDOW_MS = 5 * 60 * 1000;
-export const SQS_MAX_BATCH_ENTRIES = 10;
-/** SQS's limit on one message and on a SendMessageBatch payload: 1 MiB since 2025 (the queue's MaximumMessageSize). */
-export const SQS_MAX_PAYLOAD_BYTES = 1_048_576;
-
-/** What the failure hook returns to fail one entry (it is then neither queued nor remembered for deduplication). */
-export interface InjectedEntryFailure {
-  readonly Code: string;
-  readonly Message?: string;
-  /** Default false: a service-side failure the sender may retry (e.g. throttling). */
-  readonly SenderFault?: boolean;
-}
-
-export interface EntryContext {
-  /** 1-based number of the send() call on this queue. */
-  readonly call: number;
-  /** Position of the entry in its request. */
-  readonly index: number;
-}
-
-export interface FifoQueueOptions {
-  /** When set, requests naming another QueueUrl fail with QueueDoesNotExist. */
-  readonly queueUrl?: string;
-  readonly clock?: { now(): number };
-  readonly deduplicationWindowMs?: number;
-  readonly contentBasedDeduplication?: boolean;
-  /** SQS's DeduplicationScope: 'queue' (default) or 'messageGroup' (high-throughput FIFO). */
-  readonly deduplicationScope?: 'queue' | 'messageGroup';
-  readonly maxBatchEntries?: number;
-  /** Limit on one message and on a whole SendMessageBatch payload. Default 1 MiB. */
-  readonly maxPayloadBytes?: number;
-  readonly visibilityTimeoutMs?: number;
-  /** Redrive: a message received this many times and not deleted moves to deadLetters(). */
-  readonly maxReceiveCount?: number;
-  /** Fault injection per entry (also applies to SendMessageCommand, which then throws). */
-  readonly failEntry?: (entry: SendMessageBatchRequestEntry, ctx: EntryContext) => InjectedEntryFailure | undefined;
-  /** Fault injection per call: an error to throw instead of answering (nothing is queued). */
-  readonly failRequest?: (ctx: { readonly call: number; readonly command: SendMessageBatchCommand | SendMessageCommand }) => Error | undefined;
-}
-
-export interface QueuedMessage {
-  readonly messageId: string;
-  readonly body: string;
-  readonly groupId: string;
-  readonly deduplicationId: string;
-  readonly sequenceNumber: string;
-  readonly sentAtMs: number;
-  readonly messageAttributes?: Record<string, MessageAttributeValue>;
-  receiveCount: number;
-  /** Set while received and not deleted. */
-  inFlight?: { readonly receiptHandle: string; readonly visibleAtMs: number };
-}
-
-/** A received message, shaped like the SDK's Message. */
-export interface ReceivedMessage {
-  readonly MessageId: string;
-  readonly ReceiptHandle: string;
-  readonly Body: string;
-  readonly MD5OfBody: string;
-  readonly Attributes: {
-    readonly MessageGroupId: string;
-    readonly MessageDeduplicationId: string;
-    readonly SequenceNumber: string;
-    readonly ApproximateReceiveCount: string;
-    readonly SentTimestamp: string;
-  };
-  readonly MessageAttributes?: Record<string, MessageAttributeValue>;
-}
-
-export interface FifoQueueStats {
-  calls: number;
-  /** Entries accepted and queued. */
-  sent: number;
-  /** Entries accepted but dropped as duplicates within the window. */
-  duplicates: number;
-  /** Entries answered in Failed (validation or injected). */
-  failedEntries: number;
-  /** Calls that threw (limits or injected). */
-  rejectedCalls: number;
-  received: number;
-  deleted: number;
-  /** Messages moved to deadLetters() by maxReceiveCount. */
-  deadLettered: number;
-}
-
-const md5 = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
-const meta = () => ({ httpStatusCode: 200, requestId: randomUUID(), attempts: 1, totalRetryDelay: 0 });
-const ENTRY_ID = /^[A-Za-z0-9_-]{1,80}$/;
-// SQS accepts alphanumerics and punctuation in group and deduplication ids, up to 128 characters.
-const FIFO_ID = /^[A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]{1,128}$/;
-// XML 1.0 characters: SQS rejects anything else in a body.
-const BODY_CHARS = /^[\u0009\u000A\u000D\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
-
-function attributesBytes(attributes: Record<string, MessageAttributeValue> | undefined): number {
-  let bytes = 0;
-  for (const [name, value] of Object.entries(attributes ?? {})) {
-    bytes += Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? '');
-    if (value.StringValue !== undefined) bytes += Buffer.byteLength(value.StringValue);
-    if (value.BinaryValue !== undefined) bytes += value.BinaryValue.length;
-  }
-  return bytes;
-}
-
-const entryBytes = (e: SendMessageBatchRequestEntry) => Buffer.byteLength(e.MessageBody ?? '') + attributesBytes(e.MessageAttributes);
-
-const clientError = (Ctor: new (o: { message: string; $metadata: object }) => Error, message: string) =>
-  new Ctor({ message, $metadata: { httpStatusCode: 400 } });
+export * from './fifo-queue-types';
 
 export class LocalFifoQueue {
   private readonly clock: { now(): number };
@@ -173,24 +64,7 @@ export class LocalFifoQueue {
     const { QueueUrl, Entries } = command.input;
     this.checkQueueUrl(QueueUrl);
     const entries = Entries ?? [];
-    if (entries.length === 0) throw clientError(EmptyBatchRequest, 'There should be at least one SendMessageBatchRequestEntry in the request.');
-    const max = this.options.maxBatchEntries ?? SQS_MAX_BATCH_ENTRIES;
-    if (entries.length > max) {
-      throw clientError(TooManyEntriesInBatchRequest, `Maximum number of entries per request are ${max}. You have sent ${entries.length}.`);
-    }
-    for (const e of entries) {
-      if (typeof e.Id !== 'string' || !ENTRY_ID.test(e.Id)) {
-        throw clientError(InvalidBatchEntryId, `A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long. (${JSON.stringify(e.Id)})`);
-      }
-    }
-    if (new Set(entries.map((e) => e.Id)).size !== entries.length) {
-      throw clientError(BatchEntryIdsNotDistinct, 'Two or more batch entries in the request have the same Id.');
-    }
-    const total = entries.reduce((n, e) => n + entryBytes(e), 0);
-    const maxBytes = this.options.maxPayloadBytes ?? SQS_MAX_PAYLOAD_BYTES;
-    if (total > maxBytes) {
-      throw clientError(BatchRequestTooLong, `Batch requests cannot be longer than ${maxBytes} bytes. You have sent ${total} bytes.`);
-    }
+    checkBatchRequest(entries, this.options.maxBatchEntries ?? SQS_MAX_BATCH_ENTRIES, this.options.maxPayloadBytes ?? SQS_MAX_PAYLOAD_BYTES);
     const injected = this.options.failRequest?.({ call, command });
     if (injected) throw injected;
 
@@ -239,23 +113,9 @@ export class LocalFifoQueue {
       this.stats_.failedEntries += 1;
       return { Code, Message, SenderFault: true };
     };
-    const body = entry.MessageBody;
-    if (body === undefined || body === '') return invalid('MissingParameter', 'The request must contain the parameter MessageBody.');
-    if (!BODY_CHARS.test(body)) return invalid('InvalidMessageContents', 'Invalid characters found in the message body.');
-    if (entry.MessageGroupId === undefined) return invalid('MissingParameter', 'The request must contain the parameter MessageGroupId.');
-    if (!FIFO_ID.test(entry.MessageGroupId)) return invalid('InvalidParameterValue', `Value ${entry.MessageGroupId} for parameter MessageGroupId is invalid.`);
-    if (entry.DelaySeconds !== undefined && entry.DelaySeconds !== 0) {
-      return invalid('InvalidParameterValue', `Value ${entry.DelaySeconds} for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.`);
-    }
-    let deduplicationId = entry.MessageDeduplicationId;
-    if (deduplicationId === undefined) {
-      if (!this.options.contentBasedDeduplication) {
-        return invalid('InvalidParameterValue', 'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly');
-      }
-      deduplicationId = createHash('sha256').update(body, 'utf8').digest('hex');
-    } else if (!FIFO_ID.test(deduplicationId)) {
-      return invalid('InvalidParameterValue', `Value ${deduplicationId} for parameter MessageDeduplicationId is invalid.`);
-    }
+    const checked = checkEntry(entry, this.options.contentBasedDeduplication ?? false);
+    if ('Code' in checked) return invalid(checked.Code, checked.Message);
+    const { body, groupId, deduplicationId } = checked;
 
     const fault = this.options.failEntry?.(entry, ctx);
     if (fault) {
@@ -265,7 +125,7 @@ export class LocalFifoQueue {
 
     const now = this.clock.now();
     const window = this.options.deduplicationWindowMs ?? FIFO_DEDUPLICATION_WINDOW_MS;
-    const key = this.options.deduplicationScope === 'messageGroup' ? `${entry.MessageGroupId}\u0000${deduplicationId}` : deduplicationId;
+    const key = this.options.deduplicationScope === 'messageGroup' ? `${groupId}\u0000${deduplicationId}` : deduplicationId;
     const seen = this.dedup.get(key);
     const result = { MD5OfMessageBody: md5(body), ...(entry.MessageAttributes && { MD5OfMessageAttributes: md5(JSON.stringify(entry.MessageAttributes)) }) };
     if (seen && now - seen.acceptedAtMs < window) {
@@ -278,7 +138,7 @@ export class LocalFifoQueue {
     const message: QueuedMessage = {
       messageId: randomUUID(),
       body,
-      groupId: entry.MessageGroupId,
+      groupId,
       deduplicationId,
       sequenceNumber: this.sequence.toString(),
       sentAtMs: now,
