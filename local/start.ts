@@ -15,6 +15,7 @@ import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import type { EmulatorLog, InvocationCall } from './esm-emulator';
 import { LocalPipeline, type PipelineReport } from './pipeline';
 import { formatReport } from './start-report';
+import { indexChanges, rowChanges } from './verbose-diff';
 import { applyChange, loadRows } from './table-io';
 
 export { parseCli, datasetFor, DEFAULT_FAILURE_DIR } from './cli-args';
@@ -54,17 +55,6 @@ async function invokeReporting(call: InvocationCall): Promise<unknown> {
   return response;
 }
 
-type Snapshot = Map<string, Map<string, unknown>>;
-
-/** --verbose: every document the indexer wrote or deleted since the last snapshot. */
-function printIndexChanges(before: Snapshot, after: Snapshot): void {
-  for (const [collection, docs] of after) {
-    const old = before.get(collection) ?? new Map();
-    for (const [id, doc] of docs) if (JSON.stringify(old.get(id)) !== JSON.stringify(doc)) out(`[index] ${old.has(id) ? 'updated' : 'added'} ${collection}/${id} ${JSON.stringify(doc)}`);
-    for (const id of old.keys()) if (!docs.has(id)) out(`[index] deleted ${collection}/${id}`);
-  }
-}
-
 const clean = (r: PipelineReport) => r.audit.drift.length === 0 && r.dlq.length === 0 && (r.indexer?.deadLettered ?? 0) === 0;
 
 export async function main(args: Args, stop: AbortSignal): Promise<number> {
@@ -77,7 +67,9 @@ export async function main(args: Args, stop: AbortSignal): Promise<number> {
   const pipeline = new LocalPipeline({
     endpoint: ddb.endpoint,
     tableName: TABLE,
-    logLevel: args.verbose ? 'DEBUG' : 'SILENT',
+    // Powertools' JSON lines (with stacks) are the Lambda format; here failures are one line
+    // each (compactLog, invokeReporting) and --verbose prints the changes themselves.
+    logLevel: 'SILENT',
     emulatorLog: compactLog,
     invoke: invokeReporting,
     failureDir: args.failureDir,
@@ -86,13 +78,13 @@ export async function main(args: Args, stop: AbortSignal): Promise<number> {
   try {
     await pipeline.start();
     out(args.typesense ? `Indexing into Typesense at ${args.typesense.url}` : `Indexing into the local Typesense stand-in at ${pipeline.typesense?.url} (not Typesense: none can run here)`);
-    let index: Snapshot = args.verbose ? await pipeline.snapshotIndex() : new Map();
+    let seen = args.verbose ? { index: await pipeline.snapshotIndex(), rows: await pipeline.rows() } : undefined;
     const drained = async () => {
       await pipeline.drain();
-      if (!args.verbose) return;
-      const next = await pipeline.snapshotIndex();
-      printIndexChanges(index, next);
-      index = next;
+      if (!seen) return;
+      const now = { index: await pipeline.snapshotIndex(), rows: await pipeline.rows() };
+      [...indexChanges(seen.index, now.index), ...rowChanges(seen.rows, now.rows)].forEach((line) => out(line));
+      seen = now;
     };
     const started = Date.now();
     out(`Loading ${dataset.rows.length} rows, then ${dataset.changes.length} scripted changes (seed ${args.seed})...`);
@@ -114,7 +106,9 @@ export async function main(args: Args, stop: AbortSignal): Promise<number> {
       while (!stop.aborted) {
         await new Promise((r) => setTimeout(r, 500));
         const applied = await pipeline.consumeQueue();
-        if (applied > 0) out(`[indexer] processed ${applied} trigger(s)`);
+        if (applied === 0) continue;
+        out(`[indexer] processed ${applied} trigger(s)`);
+        await drained();
       }
       out('Stopping: draining, then auditing...');
       const last = Date.now();

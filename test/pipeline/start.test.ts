@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_FAILURE_DIR, datasetFor, formatReport, parseCli } from '../../local/start';
 import type { PipelineReport } from '../../local/pipeline';
+import { indexChanges, rowChanges } from '../../local/verbose-diff';
 import { generateDataset, SAMPLE_DATASET_OPTIONS } from '../../local/dataset';
 
 describe('npm start CLI', () => {
@@ -63,6 +64,27 @@ describe('npm start CLI', () => {
     const text = formatReport(report([{ invariant: 'I3', where: 'ICAO#MATCHER#C172 MFR#CESSNA#MODEL#172S', problem: 'count 2, links 1' }]), { rows: 1, loadSeconds: 1, drainSeconds: 1 }).join('\n');
     expect(text).not.toContain('no drift');
     expect(text).toContain('I3 ICAO#MATCHER#C172 MFR#CESSNA#MODEL#172S: count 2, links 1');
+  });
+});
+
+describe('npm start --verbose', () => {
+  it('prints every document added, updated or deleted', () => {
+    const before = new Map([['registry', new Map<string, unknown>([['N1', { a: 1 }], ['N2', { a: 2 }]])]]);
+    const after = new Map([['registry', new Map<string, unknown>([['N1', { a: 9 }], ['N3', { a: 3 }]])], ['icao_aircraft', new Map<string, unknown>([['A320', { m: 'x' }]])]]);
+    expect(indexChanges(before, after)).toEqual(['[index] updated registry/N1 {"a":9}', '[index] added registry/N3 {"a":3}', '[index] deleted registry/N2', '[index] added icao_aircraft/A320 {"m":"x"}']);
+    expect(indexChanges(after, after)).toEqual([]);
+  });
+
+  it('prints every matcher count and default-image pointer that changed', () => {
+    const tuple = (count: number) => ({ PK: 'ICAO#MATCHER#C172', SK: 'MFR#CESSNA#MODEL#172S', count });
+    const pointer = (image_id: string) => ({ PK: 'IMAGES#ORG#SYSTEM#ENTITY#ICAO#ID#C172', SK: 'DEFAULT', image_id });
+    const other = { PK: 'FAA#LINKS', SK: 'X', count: 5 };
+    expect(rowChanges([tuple(1), pointer('a'), other], [tuple(2), pointer('b'), { ...other, count: 6 }])).toEqual([
+      '[count] ICAO#MATCHER#C172 MFR#CESSNA#MODEL#172S: 1 -> 2',
+      '[pointer] IMAGES#ORG#SYSTEM#ENTITY#ICAO#ID#C172: a -> b',
+    ]);
+    expect(rowChanges([tuple(1)], [])).toEqual(['[count] ICAO#MATCHER#C172 MFR#CESSNA#MODEL#172S: 1 -> none']);
+    expect(rowChanges([], [pointer('a')])).toEqual(['[pointer] IMAGES#ORG#SYSTEM#ENTITY#ICAO#ID#C172: none -> a']);
   });
 });
 
