@@ -143,8 +143,9 @@ export class MetricTally {
         // A single-metric instance prints its line as soon as the metric is added.
         metrics.singleMetric().addDimension('kind', kind).addMetric('Failures', MetricUnit.Count, value);
       }
-    } catch {
+    } catch (error) {
       metrics.clearMetrics();
+      console.error('metrics not published', error);
     }
   }
 }

@@ -102,6 +102,20 @@ describe('stream runner metrics', () => {
     expect(failuresOf(docs)).toEqual({ decode: 1 });
   });
 
+  it('a Metrics that throws while publishing never changes the batch\'s outcome; the error is reported on stderr', async () => {
+    const broken = { addMetric: () => { throw new RangeError('metric store full'); }, clearMetrics: jest.fn() };
+    const handler = createStreamHandler(subsystem(), logger, new MetricTally(broken as never, STREAM_METRICS));
+    const errors = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const { result } = await capture(() => handler(streamEvent(owned(1))));
+      expect(result).toEqual({ batchItemFailures: [] });
+      expect(broken.clearMetrics).toHaveBeenCalledTimes(1);
+      expect(errors).toHaveBeenCalledWith('metrics not published', expect.objectContaining({ message: 'metric store full' }));
+    } finally {
+      errors.mockRestore();
+    }
+  });
+
   it('without a Metrics the runner counts nothing and writes nothing to stdout', async () => {
     const handler = createStreamHandler(subsystem(() => new Error('boom')), logger);
     const { error, docs, other } = await capture(() => handler(streamEvent(owned(1), foreign(1))));
