@@ -170,9 +170,11 @@ export function auditMatcher(rows: readonly Item[]): { drift: Finding[]; tuples:
     if (!carriers.has(id)) drift.push(i3(key, `tuple row with count ${String(count)} but no link carries it`, repairOf(id)));
   }
   // Once the ledger exists (any contribution row; none before a takeover), a link counted
-  // nowhere can hide behind a count that happens to match: report the link itself.
+  // nowhere can hide behind a count that happens to match: report the link itself. (A count
+  // that does not match is already a finding whose repair reconciles every carrier.)
   const counted = new Set(contributions.map((c) => keyText(c.link)));
-  for (const { key, links } of contributions.length > 0 ? carriers.values() : []) {
+  for (const [id, { key, links }] of contributions.length > 0 ? carriers : []) {
+    if (actual.get(id)?.count !== links.length) continue;
     for (const link of links) if (!counted.has(keyText(link))) drift.push(i3(link, `link carries ${keyText(key)} but no contribution row counts it`, [link]));
   }
   for (const { link, tuple } of contributions) {
