@@ -1,10 +1,10 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { Logger } from '@aws-lambda-powertools/logger';
+import { LogLevelThreshold, type Logger } from '@aws-lambda-powertools/logger';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { decodeRecord, readKeys, type StreamChange } from './decode';
 import { ChangeFailedError, StreamRecordError } from './errors';
 import type { RowKeys } from './key-rules';
-import { logRecord } from './log';
+import { batchSummary, logRecord } from './log';
 import { failureKindOf, MetricTally } from './metrics';
 import { streamTrigger, type Reconciler } from './trigger';
 
@@ -103,7 +103,7 @@ export class OrderedStreamProcessor extends BatchProcessor {
         const keys = readKeys(record);
         if (!this.subsystem.owns(keys)) {
           skipped++;
-          this.log.debug('skipped: row not owned', { pk: keys.PK, sk: keys.SK, eventID: record.eventID });
+          if (this.log.level <= LogLevelThreshold.DEBUG) this.log.debug('skipped: row not owned', { pk: keys.PK, sk: keys.SK, eventID: record.eventID });
           continue;
         }
         const change = decodeRecord(record, { images: this.subsystem.needsImages !== false });
@@ -119,6 +119,7 @@ export class OrderedStreamProcessor extends BatchProcessor {
     this.tally.count('RecordsReceived', records.length);
     this.tally.count('RecordsOwned', changes.length);
     this.tally.count('RecordsSkipped', skipped);
+    this.log.info('stream batch', batchSummary(records, changes));
 
     if (changes.length > 0) {
       try {

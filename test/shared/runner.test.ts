@@ -93,11 +93,12 @@ describe('ordered stream runner', () => {
 
   it('skips rows it does not own without applying or failing them', async () => {
     const { subsystem, calls } = recordingSubsystem();
-    const { logger, debug } = quietLogger();
+    const logger = new Logger({ serviceName: 'test', logLevel: 'DEBUG' });
+    const debug = jest.spyOn(logger, 'debug').mockImplementation(() => undefined);
     const response = await createStreamHandler(subsystem, logger)(streamEvent(foreign(1), removeRecord({ PK: 'OTHER', SK: 'x' })));
     expect(response).toEqual({ batchItemFailures: [] });
     expect(calls).toEqual([]);
-    expect(debug).toHaveBeenCalledTimes(2);
+    expect(debug.mock.calls.filter(([message]) => message === 'skipped: row not owned')).toHaveLength(2);
   });
 
   it('logs one compact line per owned record at DEBUG (INFO builds none), never the image', async () => {
@@ -111,6 +112,7 @@ describe('ordered stream runner', () => {
     expect(lines).toHaveLength(2);
     expect(lines[0]![1]).toEqual({ eventName: 'INSERT', pk: 'OWNED', sk: 'S#1', sizeBytes: records[0]!.dynamodb!.SizeBytes, eventID: records[0]!.eventID });
     expect(info).not.toHaveBeenCalledWith('stream record', expect.anything());
+    expect(info).toHaveBeenCalledWith('stream batch', expect.objectContaining({ recordsReceived: 2, recordsOwned: 2, eventNames: { INSERT: 2 } }));
     expect(JSON.stringify([...debug.mock.calls, ...info.mock.calls])).not.toContain('Secret Owner');
   });
 
