@@ -42,7 +42,7 @@ describe('ddb-stream-fanout as a dependency', () => {
   it('packs the compiled construct, the function sources and the licence, not the tests', () => {
     const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
     const files: string[] = pack.files.map((f: { path: string }) => f.path);
-    expect(files).toEqual(expect.arrayContaining(['dist/lib/index.js', 'dist/lib/index.d.ts', 'lambda/typesense-indexer/index.ts', 'lambda/shared/env-credentials.ts', 'LICENSE', 'package.json']));
+    expect(files).toEqual(expect.arrayContaining(['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/ops/cli.js', 'ops/bin.cjs', 'lambda/typesense-indexer/index.ts', 'lambda/shared/env-credentials.ts', 'LICENSE', 'package.json']));
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('lib/'))).toEqual([]);
   });
 });
