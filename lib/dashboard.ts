@@ -2,24 +2,11 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { COUNT_METRICS } from '../lambda/shared/metric-names';
 import { METRICS_NAMESPACE, type StreamFunction } from './stream-function';
 
 /** The handlers' custom metrics (Powertools Metrics, dimension `service` = function name). */
-export const CUSTOM_METRICS = [
-  'RecordsReceived',
-  'RecordsOwned',
-  'RecordsSkipped',
-  'TriggersSent',
-  'SendMessageBatchCalls',
-  'PointersWritten',
-  'TuplesWritten',
-  'ConditionalRetries',
-  'ReconcileNoops',
-  'Failures',
-  'DocumentsImported',
-  'DocumentsDeleted',
-  'DocumentsRejected',
-] as const;
+export const CUSTOM_METRICS = [...COUNT_METRICS, 'Failures'] as const;
 
 export interface FanoutDashboardProps {
   /** Functions by name (POWERTOOLS_SERVICE_NAME); stream functions have an iterator age. */

@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import type { SubsystemName } from '../lambda/subsystems';
 import { bundleEnvironment, cdkBundling } from './bundling';
 import { packageRoot } from './paths';
+import { DEFAULT_METRICS_NAMESPACE } from '../lambda/shared/metric-names';
 
 const ROOT = packageRoot();
 
 /** Namespace of the functions' custom metrics (Powertools Metrics; the dashboard reads it). */
-export const METRICS_NAMESPACE = 'StreamFanout';
+export const METRICS_NAMESPACE = DEFAULT_METRICS_NAMESPACE;
 
 /** A directory under lambda/ with an index.ts entry that exports `handler`. */
 export type FunctionName = SubsystemName | 'typesense-indexer';

@@ -16,9 +16,9 @@ import { createImageHandler } from '../lambda/image-sync/handler';
 import { DEFAULT_SK, IMAGE_PK_PREFIX } from '../lambda/image-sync/keys';
 import type { SubsystemName } from '../lambda/subsystems';
 import { createTypesenseHandler } from '../lambda/typesense-sync/handler';
-import { COLLECTION_SCHEMAS } from '../lambda/typesense-sync/specs';
 import { DEFAULT_MAPPING_SETTINGS, type StreamMappingSettings } from '../lib/mapping-settings';
 import { audit, type AuditResult } from '../ops/invariants';
+import { exportIndex } from '../ops/typesense';
 import { localClientConfig } from './dynamodb-local';
 import { EsmEmulator, subsystemMappings, type DlqEntry, type EmulatorLog, type InvokeHook, type MappingCounters } from './esm-emulator';
 import { LocalFifoQueue, type FifoQueueOptions } from './fifo-queue';
@@ -262,21 +262,5 @@ export class LocalPipeline {
 
 const isClock = (c: unknown): c is Clock => typeof (c as Clock | undefined)?.sleep === 'function';
 
-/** Every collection the specs feed, exported through the API (a missing collection is empty). */
-export async function exportIndex(client: TypesenseClient): Promise<Map<string, Map<string, unknown>>> {
-  const out = new Map<string, Map<string, unknown>>();
-  const existing = new Set((await client.collections().retrieve()).map((c) => c.name));
-  for (const { name } of COLLECTION_SCHEMAS) {
-    const docs = new Map<string, unknown>();
-    if (existing.has(name)) {
-      const jsonl = await client.collections(name).documents().export();
-      for (const line of jsonl.split('\n')) {
-        if (line.trim() === '') continue;
-        const doc = JSON.parse(line) as { id: string };
-        docs.set(doc.id, doc);
-      }
-    }
-    out.set(name, docs);
-  }
-  return out;
-}
+/** The index as the I1 audit reads it, through the Typesense API (shared with `ops audit`). */
+export { exportIndex };

@@ -14,6 +14,11 @@ export function apiKeyFromEnv(variable: string | undefined, env: NodeJS.ProcessE
 
 export async function readTypesenseIndex(url: string, apiKey: string, collections: readonly string[] = COLLECTION_SCHEMAS.map((s) => s.name)): Promise<IndexSnapshot> {
   const client = new Client({ nodes: [{ url }], apiKey, connectionTimeoutSeconds: 10, numRetries: 3, logLevel: 'silent' });
+  return exportIndex(client, collections);
+}
+
+/** Every document of each collection through `client` (the local pipeline passes its own); a missing collection is empty. */
+export async function exportIndex(client: Client, collections: readonly string[] = COLLECTION_SCHEMAS.map((s) => s.name)): Promise<Map<string, Map<string, unknown>>> {
   const index = new Map<string, Map<string, unknown>>();
   for (const name of collections) {
     const documents = new Map<string, unknown>();

@@ -1,0 +1,59 @@
+/**
+ * The names of the functions' custom metrics, with no dependency: the functions count them
+ * (lambda/shared/metrics.ts) and the stack's dashboard graphs them (lib/dashboard.ts).
+ */
+/** The stack sets POWERTOOLS_METRICS_NAMESPACE to this too (lib/stream-function.ts). */
+export const DEFAULT_METRICS_NAMESPACE = 'StreamFanout';
+
+/**
+ * Counters; each is published once per invocation as its sum (Unit Count, dimension `service`).
+ * - RecordsReceived: stream records in the batch (stream functions).
+ * - RecordsOwned: records the subsystem owns and was handed.
+ * - RecordsSkipped: records it does not own (the exact ownership rule filtered them out).
+ * - TriggersSent: typesense-sync, trigger messages SQS accepted.
+ * - SendMessageBatchCalls: typesense-sync, SendMessageBatch requests made, retries included.
+ * - PointersWritten: image-sync, pointer writes that took effect (one per entity write,
+ *   however many of the entity's keys the batch named).
+ * - TuplesWritten: faa-matcher-sync, tuple count rows changed (a move changes two).
+ * - ConditionalRetries: image-sync and faa-matcher-sync, re-reads after a write's condition
+ *   failed (the truth moved between read and write).
+ * - ReconcileNoops: keys whose reconcile found the derived state right and wrote nothing.
+ * - DocumentsImported / DocumentsDeleted / DocumentsRejected: typesense-indexer, documents
+ *   Typesense accepted in an import, deleted (were present), refused in an import.
+ */
+export const COUNT_METRICS = [
+  'RecordsReceived',
+  'RecordsOwned',
+  'RecordsSkipped',
+  'TriggersSent',
+  'SendMessageBatchCalls',
+  'PointersWritten',
+  'TuplesWritten',
+  'ConditionalRetries',
+  'ReconcileNoops',
+  'DocumentsImported',
+  'DocumentsDeleted',
+  'DocumentsRejected',
+] as const;
+export type CountMetric = (typeof COUNT_METRICS)[number];
+
+/** What every stream function publishes (zeros included). */
+export const STREAM_METRICS: readonly CountMetric[] = ['RecordsReceived', 'RecordsOwned', 'RecordsSkipped'];
+
+/**
+ * The `kind` of a `Failures` datapoint (a closed set; the dashboard sums over all of them).
+ * A stream function counts one failure per invocation that stopped at a record (the record
+ * where the batch resumes); the indexer counts one per failed document or unreadable message.
+ * - `decode`: input that cannot be read: a stream record, a key naming no entity, a search
+ *   trigger message, a row that cannot be projected or a corrupt contribution row.
+ * - `condition-exhausted`: the truth kept changing under a conditional write; gave up after
+ *   the configured number of re-reads.
+ * - `throttled`: retryable errors outlasted the retries (throttling, transaction conflicts,
+ *   5xx and timeouts, or the function's deadline came first).
+ * - `rejected`: the destination refused an item as invalid (Typesense import line, SQS entry
+ *   with SenderFault).
+ * - `fatal`: anything else (access denied, validation, missing table, counts changed outside
+ *   the subsystem).
+ */
+export const FAILURE_KINDS = ['decode', 'condition-exhausted', 'throttled', 'rejected', 'fatal'] as const;
+export type FailureKind = (typeof FAILURE_KINDS)[number];
