@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { COUNT_METRICS } from '../lambda/shared/metric-names';
+import { COUNT_METRICS, METRIC_PUBLISHERS } from '../lambda/shared/metric-names';
 import { METRICS_NAMESPACE, type StreamFunction } from './stream-function';
 
 /** The handlers' custom metrics (Powertools Metrics, dimension `service` = function name). */
@@ -29,11 +29,15 @@ export class FanoutDashboard extends Construct {
     const names = Object.keys(props.functions);
     const per = (title: string, metric: (fn: StreamFunction, name: string) => cloudwatch.IMetric, only = names) =>
       new cloudwatch.GraphWidget({ title, width: 8, left: only.map((name) => metric(props.functions[name]!, name)) });
-    const custom = (metricName: string) =>
+    // Each counter only for the functions that publish it; a counter none of them publishes
+    // here (the indexer's, without the indexer) gets no widget.
+    const publishers = (metricName: (typeof CUSTOM_METRICS)[number]) =>
+      metricName === 'Failures' ? names : names.filter((name) => METRIC_PUBLISHERS[metricName].includes(name));
+    const custom = (metricName: (typeof CUSTOM_METRICS)[number]) =>
       new cloudwatch.GraphWidget({
         title: metricName,
         width: 6,
-        left: names.map(
+        left: publishers(metricName).map(
           (name) =>
             // Failures carries a `kind` dimension too: SEARCH sums it over every kind.
             metricName === 'Failures'
@@ -69,7 +73,7 @@ export class FanoutDashboard extends Construct {
             left: [props.searchDlq.metricApproximateNumberOfMessagesVisible({ period: PERIOD, label: 'dead-lettered' })],
           }),
         ],
-        CUSTOM_METRICS.map(custom),
+        CUSTOM_METRICS.filter((metric) => publishers(metric).length > 0).map(custom),
       ],
     });
   }

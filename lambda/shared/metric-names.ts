@@ -57,3 +57,23 @@ export const STREAM_METRICS: readonly CountMetric[] = ['RecordsReceived', 'Recor
  */
 export const FAILURE_KINDS = ['decode', 'condition-exhausted', 'throttled', 'rejected', 'fatal'] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
+
+/** The functions' service names (POWERTOOLS_SERVICE_NAME), as the metrics' `service` dimension carries them. */
+const STREAM_SERVICES = ['typesense-sync', 'image-sync', 'faa-matcher-sync'] as const;
+const RECONCILING_SERVICES = ['image-sync', 'faa-matcher-sync'] as const;
+
+/** Which functions publish each counter: the dashboard graphs a counter only for those. `Failures` comes from every function. */
+export const METRIC_PUBLISHERS: Readonly<Record<CountMetric, readonly string[]>> = {
+  RecordsReceived: STREAM_SERVICES,
+  RecordsOwned: STREAM_SERVICES,
+  RecordsSkipped: STREAM_SERVICES,
+  TriggersSent: ['typesense-sync'],
+  SendMessageBatchCalls: ['typesense-sync'],
+  PointersWritten: ['image-sync'],
+  TuplesWritten: ['faa-matcher-sync'],
+  ConditionalRetries: RECONCILING_SERVICES,
+  ReconcileNoops: RECONCILING_SERVICES,
+  DocumentsImported: ['typesense-indexer'],
+  DocumentsDeleted: ['typesense-indexer'],
+  DocumentsRejected: ['typesense-indexer'],
+};

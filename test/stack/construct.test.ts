@@ -2,7 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { StreamFanout, type StreamFanoutProps } from '../../lib';
-import { CUSTOM_METRICS } from '../../lib/dashboard';
+import { COUNT_METRICS, METRIC_PUBLISHERS } from '../../lambda/shared/metric-names';
 import { testContext } from './synth';
 
 type Resource = { Properties: Record<string, any> };
@@ -78,11 +78,16 @@ describe('StreamFanout in a foreign stack with an imported table', () => {
     template.resourceCountIs('AWS::CloudWatch::Alarm', 3 * 2 + 2 + 2);
   });
 
-  it('has the dashboard, with the indexer and every custom metric', () => {
+  it('has the dashboard, with every custom metric graphed for exactly the functions that publish it', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     const body = JSON.stringify(Object.values(template.findResources('AWS::CloudWatch::Dashboard') as Record<string, Resource>)[0]!.Properties.DashboardBody);
-    for (const metric of CUSTOM_METRICS.filter((m) => m !== 'Failures')) {
-      expect(body).toContain(`[\\"StreamFanout\\",\\"${metric}\\",\\"service\\",\\"typesense-indexer\\"`);
+    const services = ['typesense-sync', 'image-sync', 'faa-matcher-sync', 'typesense-indexer'];
+    for (const metric of COUNT_METRICS) {
+      for (const service of services) {
+        const series = `[\\"StreamFanout\\",\\"${metric}\\",\\"service\\",\\"${service}\\"`;
+        if (METRIC_PUBLISHERS[metric].includes(service)) expect(body).toContain(series);
+        else expect(body).not.toContain(series);
+      }
     }
     expect(body).toContain(`SEARCH('{StreamFanout,kind,service} MetricName=\\\\\\"Failures\\\\\\" service=\\\\\\"image-sync\\\\\\"'`);
     expect(body).toContain('\\"AWS/S3\\",\\"PutRequests\\"');
