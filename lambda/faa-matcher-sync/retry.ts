@@ -1,13 +1,8 @@
-/** faa-matcher-sync's retry bounds; the error classes and backoff shape are shared (lambda/shared/dynamo-errors.ts). */
-import type { BackoffDelays } from '../shared/dynamo-errors';
+/** faa-matcher-sync's retry bounds; the error classes (lambda/shared/dynamo-errors.ts) and the backoff shape (lambda/shared/backoff.ts) are shared. */
+import type { BackoffDelays } from '../shared/backoff';
 
-export {
-  backoffDelay,
-  cancellationCodes,
-  classifyWriteError as classifyDynamoError,
-  realSleep,
-  type WriteFailure as ErrorClass,
-} from '../shared/dynamo-errors';
+export { backoffDelay, realSleep } from '../shared/backoff';
+export { cancellationCodes, classifyWriteError as classifyDynamoError, type WriteFailure as ErrorClass } from '../shared/dynamo-errors';
 
 export interface RetryPolicy extends BackoffDelays {
   /** Requests per key (transactions; BatchGetItem rounds for unprocessed keys), first one included. */

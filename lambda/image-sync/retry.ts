@@ -1,7 +1,8 @@
-/** image-sync's retry bounds; the error classes and backoff shape are shared (lambda/shared/dynamo-errors.ts). */
-import type { BackoffDelays } from '../shared/dynamo-errors';
+/** image-sync's retry bounds; the error classes (lambda/shared/dynamo-errors.ts) and the backoff shape (lambda/shared/backoff.ts) are shared. */
+import type { BackoffDelays } from '../shared/backoff';
 
-export { backoffDelay, cancellationCodes, classifyWriteError, realSleep, type WriteFailure } from '../shared/dynamo-errors';
+export { backoffDelay, realSleep } from '../shared/backoff';
+export { cancellationCodes, classifyWriteError, type WriteFailure } from '../shared/dynamo-errors';
 
 export interface BackoffPolicy extends BackoffDelays {
   /** Retries of one round after transient failures, before the key fails. */

@@ -59,19 +59,3 @@ export function classifyWriteError(error: unknown): WriteFailure {
   if (RETRYABLE_NAMES.has(name)) return { kind: 'retryable', code: name };
   return { kind: 'fatal', code: name };
 }
-
-export interface BackoffDelays {
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
-}
-
-/**
- * Delay before attempt `attempt + 1` (1-based): exponential (base * 2^(attempt-1)), capped, with
- * "equal jitter" (half fixed, half random) so concurrent shards contending for one row spread out.
- */
-export function backoffDelay(attempt: number, policy: BackoffDelays, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
-
-export const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

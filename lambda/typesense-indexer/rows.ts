@@ -2,7 +2,8 @@ import { BatchGetItemCommand, type AttributeValue, type BatchGetItemCommandInput
 import { decodeImage, type Item } from '../shared/decode';
 import type { RowKeys } from '../shared/key-rules';
 import { classified } from '../shared/metrics';
-import { backoffMs, type IndexerRetryPolicy } from './retry';
+import { type IndexerRetryPolicy } from './retry';
+import { backoffDelay } from '../shared/backoff';
 
 /** BatchGetItem's limit on keys per call. */
 export const BATCH_GET_MAX_KEYS = 100;
@@ -37,7 +38,7 @@ export async function readRows(ddb: BatchGetter, tableName: string, keys: readon
         const first = pending[0]!;
         throw classified(new Error(`BatchGetItem left ${pending.length} keys unprocessed after ${attempt} attempts (first: PK=${first.PK?.S} SK=${first.SK?.S})`), 'throttled');
       }
-      await policy.sleep(backoffMs(policy, attempt));
+      await policy.sleep(backoffDelay(attempt, policy, policy.random));
     }
   }
   return rows;

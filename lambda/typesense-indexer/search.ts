@@ -1,6 +1,7 @@
 import { Client, Errors } from 'typesense';
 import type { CollectionSchema, SearchDocument } from '../typesense-sync/documents';
-import { backoffMs, DeadlineReached, type IndexerRetryPolicy, type InvocationDeadline } from './retry';
+import { DeadlineReached, type IndexerRetryPolicy, type InvocationDeadline } from './retry';
+import { backoffDelay } from '../shared/backoff';
 
 /** One import line's outcome, in the order of the documents sent. */
 export type ImportResult = { readonly success: true } | { readonly success: false; readonly error: string };
@@ -91,7 +92,7 @@ export async function withSearchRetry<T>(
       return await withTimeout(call(), Math.min(timeoutMs, usable), what);
     } catch (error) {
       if (!isRetryableSearchError(error) || attempt >= policy.maxAttempts) throw error;
-      const delay = backoffMs(policy, attempt);
+      const delay = backoffDelay(attempt, policy, policy.random);
       if ((deadline?.usableMs() ?? Number.POSITIVE_INFINITY) - delay <= 0) throw error;
       log?.warn('Typesense call failed; retrying', { call: what, attempt, delayMs: delay, error: (error as Error).message });
       await policy.sleep(delay);

@@ -7,6 +7,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { ChangeFailedError, StreamRecordError } from '../shared/errors';
 import { classified } from '../shared/metrics';
 import type { OutgoingMessage } from './messages';
+import { backoffDelay, realSleep, type RetryPolicy } from '../shared/backoff';
 
 /**
  * The only I/O of typesense-sync: sending planned SendMessageBatch calls to the FIFO
@@ -17,30 +18,15 @@ export interface SqsSender {
   send(command: SendMessageBatchCommand): Promise<SendMessageBatchCommandOutput>;
 }
 
-export interface RetryPolicy {
-  /** Attempts per call (first try included) before the earliest unsent message fails its record. */
-  readonly maxAttempts: number;
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
-  /** Injected so tests never wait. */
-  readonly sleep: (ms: number) => Promise<void>;
-  /** In [0, 1): jitter. */
-  readonly random: () => number;
-}
+export type { RetryPolicy };
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxAttempts: 4,
   baseDelayMs: 100,
   maxDelayMs: 2_000,
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: realSleep,
   random: Math.random,
 };
-
-/** Exponential backoff with equal jitter: between half and all of min(max, base * 2^(n-1)). */
-export function backoffMs(policy: RetryPolicy, attempt: number): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-  return Math.round(ceiling / 2 + (ceiling / 2) * policy.random());
-}
 
 const RETRYABLE_NAMES = /throttl|timeout|unavailable|internal|toomanyrequests|requestlimitexceeded|econnreset|econnrefused|epipe|etimedout|socket|network/i;
 
@@ -149,7 +135,7 @@ async function sendOneCall(
         });
         throw new ChangeFailedError(first.position, classified(failure, isRetryableError(error) ? 'throttled' : 'fatal'));
       }
-      const delay = backoffMs(policy, attempt);
+      const delay = backoffDelay(attempt, policy, policy.random);
       checkDeadline(deadline, first, delay);
       log?.warn('SendMessageBatch threw; retrying the call', { attempt, delayMs: delay, entries: pending.length, error: errorText(error) });
       await policy.sleep(delay);
@@ -181,7 +167,7 @@ async function sendOneCall(
       );
       throw new ChangeFailedError(message.position, classified(failure, retryable ? 'throttled' : 'rejected'));
     }
-    const delay = backoffMs(policy, attempt);
+    const delay = backoffDelay(attempt, policy, policy.random);
     checkDeadline(deadline, failed[0]!.message, delay);
     log?.warn('SendMessageBatch entries failed; retrying them', {
       attempt,
