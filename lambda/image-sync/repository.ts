@@ -53,19 +53,7 @@ const absent = (field: string) => `(attribute_not_exists(#${field}) OR attribute
  */
 function sourceCondition(check: SourceCheck): Condition {
   if (check.kind === 'image-absent') return { expression: 'attribute_not_exists(#PK)', names: { '#PK': 'PK' }, values: {} };
-  const parts = ['attribute_exists(#PK)'];
-  const values: Record<string, unknown> = {};
-  for (const field of DISPLAY_FIELDS) {
-    const value = check.image[field];
-    if (value === undefined || value === null) {
-      parts.push(absent(field));
-      values[':null_type'] = 'NULL';
-    } else {
-      parts.push(`#${field} = :src_${field}`);
-      values[`:src_${field}`] = value;
-    }
-  }
-  return { expression: parts.join(' AND '), names: { '#PK': 'PK', ...names(DISPLAY_FIELDS) }, values };
+  return asRead(check.image, DISPLAY_FIELDS, 'src');
 }
 
 const withValues = (values: Record<string, unknown>) => (Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {});
@@ -74,20 +62,23 @@ const withValues = (values: Record<string, unknown>) => (Object.keys(values).len
  * "The pointer is still exactly as read": it exists and each image-sync attribute has the
  * value read (or is still absent or NULL). Attributes other writers may add are not compared.
  */
-function unchangedCondition(pointer: PointerRow): Condition {
+const unchangedCondition = (pointer: PointerRow): Condition => asRead(pointer, POINTER_FIELDS, 'was');
+
+/** The row exists and each of `fields` has the value read, or is still absent or NULL (`:<tag>_<field>` placeholders). */
+function asRead(row: Readonly<Record<string, unknown>>, fields: readonly string[], tag: string): Condition {
   const parts = ['attribute_exists(#PK)'];
   const values: Record<string, unknown> = {};
-  for (const field of POINTER_FIELDS) {
-    const value = pointer[field];
+  for (const field of fields) {
+    const value = row[field];
     if (value === undefined || value === null) {
       parts.push(absent(field));
       values[':null_type'] = 'NULL';
     } else {
-      parts.push(`#${field} = :was_${field}`);
-      values[`:was_${field}`] = value;
+      parts.push(`#${field} = :${tag}_${field}`);
+      values[`:${tag}_${field}`] = value;
     }
   }
-  return { expression: parts.join(' AND '), names: { '#PK': 'PK', ...names(POINTER_FIELDS) }, values };
+  return { expression: parts.join(' AND '), names: { '#PK': 'PK', ...names(fields) }, values };
 }
 
 export class ImageRepository {
