@@ -72,9 +72,11 @@ export class FaultPlan {
   ) {}
 
   /** No more faults (the repair pass and its drain run clean). */
+  /** No fault from here on: a request-level fault armed by an invocation that made no matching request is dropped too. */
   stop(): void {
     this.enabled = false;
     this.loseAll = false;
+    this.armed.clear();
   }
 
   /**
