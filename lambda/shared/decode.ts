@@ -3,6 +3,7 @@ import { NumberValueImpl as NumberValue, unmarshall } from '@aws-sdk/util-dynamo
 import type { DynamoDBRecord } from 'aws-lambda';
 import { StreamRecordError, type RecordRef } from './errors';
 import type { RowKeys } from './key-rules';
+import { kinesisDecodeError } from './kinesis-record';
 
 /** A decoded table row: plain values; numbers that a JS number cannot hold exactly stay NumberValue. */
 export type Item = Record<string, unknown>;
@@ -73,6 +74,8 @@ function keyString(keys: Record<string, unknown> | undefined, name: string, ref:
 /** Reads PK/SK without decoding the images: cheap, for ownership checks and log lines. */
 export function readKeys(record: DynamoDBRecord): RowKeys {
   const ref: RecordRef = { eventID: record.eventID };
+  const unreadable = kinesisDecodeError(record);
+  if (unreadable !== undefined) throw new StreamRecordError(ref, unreadable);
   const keys = record.dynamodb?.Keys as Record<string, unknown> | undefined;
   if (keys === undefined) throw new StreamRecordError(ref, 'stream record has no dynamodb.Keys');
   const PK = keyString(keys, 'PK', ref);
