@@ -18,7 +18,7 @@ export interface FailureBucketProps {
 }
 
 /**
- * The one on-failure destination of every stream mapping (DESIGN §7, §10). Unlike an SQS or
+ * The one on-failure destination of every stream mapping. Unlike an SQS or
  * SNS destination, which holds only the shard and sequence range, Lambda writes the whole
  * invocation record here, so `ops redrive` can trigger its keys after the stream trimmed them.
  *

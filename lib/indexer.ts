@@ -5,6 +5,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { LogLevel } from './config';
 import { StreamFunction } from './stream-function';
 import { LEADING_KEYS, TABLE_ACTIONS } from './table-access';
 
@@ -21,12 +22,12 @@ export interface IndexerOptions {
 export interface IndexerProps extends IndexerOptions {
   readonly queue: sqs.IQueue;
   readonly table: dynamodb.ITable;
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
   readonly logRetention: logs.RetentionDays;
 }
 
 /**
- * The optional Typesense indexer (DESIGN §11): Lambda's SQS FIFO event source on the search
+ * The optional Typesense indexer: Lambda's SQS FIFO event source on the search
  * queue, ten messages a batch, partial batch responses (a failed document fails its message
  * and the later messages of its group; other groups go on).
  */
