@@ -23,6 +23,14 @@ export interface StreamChange {
   /** Epoch seconds, as the stream gives it. */
   readonly approximateCreationDateTime?: number;
   readonly sizeBytes?: number;
+  /** Who made the change, when the record says: DynamoDB's TTL deletes are `{ type: 'Service', principalId: 'dynamodb.amazonaws.com' }`. */
+  readonly userIdentity?: { readonly type: string; readonly principalId: string };
+}
+
+/** The record's userIdentity when it has the documented shape (only TTL deletions carry one today). */
+function withUserIdentity(record: DynamoDBRecord): Pick<StreamChange, 'userIdentity'> {
+  const u = record.userIdentity as { type?: unknown; principalId?: unknown } | undefined;
+  return u && typeof u.type === 'string' && typeof u.principalId === 'string' ? { userIdentity: { type: u.type, principalId: u.principalId } } : {};
 }
 
 const EVENT_NAMES: ReadonlySet<string> = new Set(['INSERT', 'MODIFY', 'REMOVE']);
@@ -116,6 +124,7 @@ export function decodeRecord(record: DynamoDBRecord, options: DecodeOptions = {}
       sequenceNumber: data.SequenceNumber,
       approximateCreationDateTime: data.ApproximateCreationDateTime,
       sizeBytes: data.SizeBytes,
+      ...withUserIdentity(record),
     };
   }
 
@@ -149,5 +158,6 @@ export function decodeRecord(record: DynamoDBRecord, options: DecodeOptions = {}
     sequenceNumber: data.SequenceNumber,
     approximateCreationDateTime: data.ApproximateCreationDateTime,
     sizeBytes: data.SizeBytes,
+    ...withUserIdentity(record),
   };
 }
