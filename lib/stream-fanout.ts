@@ -13,7 +13,7 @@ import { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '../lambda/shared/table';
 import { filterPatterns, SUBSYSTEM_NAMES, type SubsystemName } from '../lambda/subsystems';
 import { SQS_MAX_MESSAGE_BYTES } from '../lambda/typesense-sync/messages';
-import { checkExistingTable, checkIntRange, checkLogLevel, checkSecretArn, checkTopicArn, ConfigError, parseStreamArn, parseTypesenseNodes } from './config';
+import { checkExistingTable, checkIntRange, checkLogLevel, checkSecretArn, checkTopicArn, ConfigError, parseStreamArn, parseTypesenseNodes, type LogLevel } from './config';
 import { FanoutDashboard } from './dashboard';
 import { FailureBucket } from './failure-bucket';
 import { INDEXER_TIMEOUT, TypesenseIndexer, type IndexerOptions } from './indexer';
@@ -34,12 +34,12 @@ export interface StreamFanoutProps {
   readonly tableName?: string;
   /** Stream ARN of that table (same table name, same region as the stack). Default: none. */
   readonly tableStreamArn?: string;
-  /** Overrides of the event-source-mapping settings. Default: DEFAULT_MAPPING_SETTINGS (lib/mapping-settings.ts). */
+  /** Overrides of the event-source-mapping settings. Default: DEFAULT_MAPPING_SETTINGS (exported with StreamMappingSettings). */
   readonly mapping?: Partial<StreamMappingSettings>;
   /** SNS topic ARN every alarm notifies. Default: alarms without actions. */
   readonly alarmTopicArn?: string;
-  /** LOG_LEVEL of the functions: DEBUG, INFO, WARN, ERROR, SILENT or CRITICAL. Default INFO. */
-  readonly logLevel?: string;
+  /** LOG_LEVEL of the functions (one of LOG_LEVELS: DEBUG, INFO, WARN, ERROR, SILENT, CRITICAL). Default INFO. */
+  readonly logLevel?: LogLevel;
   /** Retention of the functions' log groups. Default one month (30 days). */
   readonly logRetention?: logs.RetentionDays;
   /** Iterator-age alarm threshold in seconds, per stream function. Default 300. */
