@@ -20,6 +20,8 @@ export const DEFAULT_METRICS_NAMESPACE = 'StreamFanout';
  * - ReconcileNoops: keys whose reconcile found the derived state right and wrote nothing.
  * - DocumentsImported / DocumentsDeleted / DocumentsRejected: typesense-indexer, documents
  *   Typesense accepted in an import, deleted (were present), refused in an import.
+ * - EventsPublished / EventsFailed: domain-events, PutEvents entries EventBridge accepted, and
+ *   entries it refused or whose call threw (each attempt counts; retries included).
  */
 export const COUNT_METRICS = [
   'RecordsReceived',
@@ -34,6 +36,8 @@ export const COUNT_METRICS = [
   'DocumentsImported',
   'DocumentsDeleted',
   'DocumentsRejected',
+  'EventsPublished',
+  'EventsFailed',
 ] as const;
 export type CountMetric = (typeof COUNT_METRICS)[number];
 
@@ -59,7 +63,7 @@ export const FAILURE_KINDS = ['decode', 'condition-exhausted', 'throttled', 'rej
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 
 /** The functions' service names (POWERTOOLS_SERVICE_NAME), as the metrics' `service` dimension carries them. */
-const STREAM_SERVICES = ['typesense-sync', 'image-sync', 'faa-matcher-sync'] as const;
+const STREAM_SERVICES = ['typesense-sync', 'image-sync', 'faa-matcher-sync', 'domain-events'] as const;
 const RECONCILING_SERVICES = ['image-sync', 'faa-matcher-sync'] as const;
 
 /** Which functions publish each counter: the dashboard graphs a counter only for those. `Failures` comes from every function. */
@@ -76,4 +80,16 @@ export const METRIC_PUBLISHERS: Readonly<Record<CountMetric, readonly string[]>>
   DocumentsImported: ['typesense-indexer'],
   DocumentsDeleted: ['typesense-indexer'],
   DocumentsRejected: ['typesense-indexer'],
+  EventsPublished: ['domain-events'],
+  EventsFailed: ['domain-events'],
 };
+
+/**
+ * Freshness, one datapoint per change applied (Unit Milliseconds, dimension `service`): the
+ * time from the change in the table (the record's ApproximateCreationDateTime, carried through
+ * the search queue in the trigger's origin) to the moment its derived write (or, for the
+ * indexer, the Typesense import or delete) completed. p50/p99 are CloudWatch statistics of it.
+ * DynamoDB Streams gives the change time in whole seconds, so values there read up to 1 s high;
+ * Kinesis gives microseconds.
+ */
+export const FRESHNESS_METRIC = 'ChangeToAppliedMs';

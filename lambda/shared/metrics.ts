@@ -13,7 +13,7 @@
  * that nothing graphs; Lambda's REPORT lines already carry each cold start's Init Duration.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DEFAULT_METRICS_NAMESPACE, type CountMetric, type FailureKind } from './metric-names';
+import { DEFAULT_METRICS_NAMESPACE, FRESHNESS_METRIC, type CountMetric, type FailureKind } from './metric-names';
 
 export * from './metric-names';
 
@@ -51,6 +51,7 @@ export function failureKindOf(error: unknown, fallback: FailureKind = 'fatal'): 
 export class MetricTally {
   private counts: Partial<Record<CountMetric, number>>;
   private failures: Partial<Record<FailureKind, number>> = {};
+  private freshness: number[] = [];
 
   constructor(
     private readonly metrics?: Metrics,
@@ -73,16 +74,31 @@ export class MetricTally {
     if (this.metrics) this.failures[kind] = (this.failures[kind] ?? 0) + value;
   }
 
+  /**
+   * Freshness of changes that just took effect: `now` minus each change time (epoch seconds, as
+   * the record gives it; fractions kept). A change without a time is not measured.
+   */
+  applied(changeTimesSeconds: readonly (number | undefined)[], now: number = Date.now()): void {
+    if (!this.metrics) return;
+    for (const seconds of changeTimesSeconds) if (seconds !== undefined) this.freshness.push(Math.max(0, now - seconds * 1000));
+  }
+
   /** Publishes and clears this invocation's counts; never throws (metrics must not fail a batch). */
   publish(): void {
-    const { metrics, counts, failures } = this;
+    const { metrics, counts, failures, freshness } = this;
     if (!metrics) return;
     this.counts = this.zeros();
     this.failures = {};
+    this.freshness = [];
     try {
       let any = false;
       for (const [name, value] of Object.entries(counts)) {
         metrics.addMetric(name, MetricUnit.Count, value);
+        any = true;
+      }
+      // One value per change: the line carries them as an array (Powertools starts a new line at 100).
+      for (const value of freshness) {
+        metrics.addMetric(FRESHNESS_METRIC, MetricUnit.Milliseconds, Math.round(value));
         any = true;
       }
       if (any) metrics.publishStoredMetrics();
