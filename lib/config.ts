@@ -1,9 +1,9 @@
 /**
  * Configuration checks shared by the construct (props) and the app (CDK context). Every
- * error is a ConfigError with a one-line message; bin/app.ts prints it without a stack trace.
+ * error is a ConfigError with a one-line message; the app prints it without a stack trace.
  */
 
-/** A configuration mistake: bin/app.ts prints `error: <message>` and exits 2. */
+/** A configuration mistake: the app (`cdk synth`, `cdk deploy`) prints `error: <message>` and exits 2. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }

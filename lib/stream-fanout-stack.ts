@@ -5,7 +5,7 @@ import { StreamFanout, type StreamFanoutProps } from './stream-fanout';
 
 export interface StreamFanoutStackProps extends StackProps, StreamFanoutProps {}
 
-/** The stack `cdk deploy` creates (bin/app.ts): a StreamFanout and its outputs. */
+/** The stack `cdk deploy` creates from this repository: a StreamFanout and its outputs. */
 export class StreamFanoutStack extends Stack {
   readonly fanout: StreamFanout;
 

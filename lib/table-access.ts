@@ -24,8 +24,8 @@ export const LEADING_KEYS: Readonly<Record<TableUser, readonly string[]>> = {
 };
 
 /**
- * The DynamoDB actions each function sends, no more (test/stack/iam-exact.test.ts records
- * them against DynamoDB Local). TransactWriteItems has no IAM action of its own: each of its
+ * The DynamoDB actions each function sends, no more (a stack test records them against
+ * DynamoDB Local). TransactWriteItems has no IAM action of its own: each of its
  * items needs the action of its kind (Put → PutItem, ConditionCheck → ConditionCheckItem, ...).
  */
 export const TABLE_ACTIONS: Readonly<Record<TableUser, readonly string[]>> = {
