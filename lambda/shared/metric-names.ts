@@ -22,6 +22,10 @@ export const DEFAULT_METRICS_NAMESPACE = 'StreamFanout';
  *   Typesense accepted in an import, deleted (were present), refused in an import.
  * - EventsPublished / EventsFailed: domain-events, PutEvents entries EventBridge accepted, and
  *   entries it refused or whose call threw (each attempt counts; retries included).
+ * - HistoryRowsWritten / HistoryDuplicates: audit-trail, history rows written, and rows whose
+ *   record already had one (a redelivery: the conditional put wrote nothing).
+ * - HistoryValuesOmitted: audit-trail, diff values left out (size and digest kept) so that a
+ *   history row fits DynamoDB's 400 KB item limit.
  */
 export const COUNT_METRICS = [
   'RecordsReceived',
@@ -38,6 +42,9 @@ export const COUNT_METRICS = [
   'DocumentsRejected',
   'EventsPublished',
   'EventsFailed',
+  'HistoryRowsWritten',
+  'HistoryDuplicates',
+  'HistoryValuesOmitted',
 ] as const;
 export type CountMetric = (typeof COUNT_METRICS)[number];
 
@@ -63,7 +70,7 @@ export const FAILURE_KINDS = ['decode', 'condition-exhausted', 'throttled', 'rej
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 
 /** The functions' service names (POWERTOOLS_SERVICE_NAME), as the metrics' `service` dimension carries them. */
-const STREAM_SERVICES = ['typesense-sync', 'image-sync', 'faa-matcher-sync', 'domain-events'] as const;
+const STREAM_SERVICES = ['typesense-sync', 'image-sync', 'faa-matcher-sync', 'domain-events', 'audit-trail'] as const;
 const RECONCILING_SERVICES = ['image-sync', 'faa-matcher-sync'] as const;
 
 /** Which functions publish each counter: the dashboard graphs a counter only for those. `Failures` comes from every function. */
@@ -82,6 +89,9 @@ export const METRIC_PUBLISHERS: Readonly<Record<CountMetric, readonly string[]>>
   DocumentsRejected: ['typesense-indexer'],
   EventsPublished: ['domain-events'],
   EventsFailed: ['domain-events'],
+  HistoryRowsWritten: ['audit-trail'],
+  HistoryDuplicates: ['audit-trail'],
+  HistoryValuesOmitted: ['audit-trail'],
 };
 
 /**
