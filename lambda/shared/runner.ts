@@ -1,11 +1,12 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { BatchProcessor, EventType, FullBatchFailureError, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { LogLevelThreshold, type Logger } from '@aws-lambda-powertools/logger';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { decodeRecord, readKeys, type StreamChange } from './decode';
-import { ChangeFailedError, StreamRecordError } from './errors';
+import { ChangeFailedError, describeRecord, StreamRecordError } from './errors';
 import type { RowKeys } from './key-rules';
 import { batchSummary, logRecord } from './log';
 import { failureKindOf, MetricTally } from './metrics';
+import { safeError, type SafeError } from './safe-error';
 import { streamTrigger, type Reconciler } from './trigger';
 
 /** A subsystem as the runner sees it. */
@@ -63,12 +64,33 @@ class SkippedAfterFailure extends Error {
   }
 }
 
+/** The stream record as a log line or an error message names it: eventID, PK, SK. */
+const refOfRecord = (record: DynamoDBRecord) => ({ eventID: record.eventID, pk: record.dynamodb?.Keys?.PK?.S, sk: record.dynamodb?.Keys?.SK?.S });
+
+/**
+ * Every record of the batch failed. Still Powertools' FullBatchFailureError (so bisect-on-error
+ * splits the batch), but its message names the first failing record and the reason, and its
+ * recordErrors are safe shapes: the Lambda runtime prints a thrown error's properties.
+ */
+export class BatchFailedError extends FullBatchFailureError {
+  constructor(subsystem: string, records: readonly DynamoDBRecord[], recordErrors: SafeError[]) {
+    super(recordErrors);
+    const first = recordErrors[0];
+    this.message =
+      `All records failed processing (${records.length} in the batch, ${subsystem}); ` +
+      `the first: ${records[0] ? describeRecord(refOfRecord(records[0])) : 'none'}: ${first ? `${first.name}: ${first.message}` : 'no reason recorded'}`;
+    this.stack = `${this.name}: ${this.message}`;
+  }
+}
+
 /**
  * Powertools' BatchProcessor, made ordered and batch-aware: records are decoded and
  * filtered in stream order, owned changes go to the subsystem in one call (so it can
  * batch its I/O), and processing stops at the first failure. That record and every
  * later one are reported, so Lambda resumes exactly there; a batch that failed whole
- * throws (Powertools' FullBatchFailureError), which lets bisect-on-error split it.
+ * throws BatchFailedError (a Powertools FullBatchFailureError naming the first failing
+ * record and the reason), which lets bisect-on-error split it. Errors are logged and kept
+ * only in their safe shape (lambda/shared/safe-error.ts).
  */
 export class OrderedStreamProcessor extends BatchProcessor {
   constructor(
@@ -83,11 +105,17 @@ export class OrderedStreamProcessor extends BatchProcessor {
     this.prepare();
     const records = this.records as DynamoDBRecord[];
     const { failedAt, error } = await this.runInOrder(records);
+    // What the failure handler keeps may be thrown (FullBatchFailureError): safe shapes only.
     const results = records.map((record, index) => {
       if (index < failedAt) return this.successHandler(record, undefined);
-      return this.failureHandler(record, index === failedAt ? toError(error) : new SkippedAfterFailure(records[failedAt]!));
+      return this.failureHandler(record, safeError(index === failedAt ? error : new SkippedAfterFailure(records[failedAt]!)));
     });
-    this.clean();
+    try {
+      this.clean();
+    } catch (thrown) {
+      if (!(thrown instanceof FullBatchFailureError)) throw thrown;
+      throw new BatchFailedError(this.subsystem.name, records, this.errors.map((e) => safeError(e)));
+    }
     return results;
   }
 
@@ -135,22 +163,15 @@ export class OrderedStreamProcessor extends BatchProcessor {
     if (!stop) return { failedAt: records.length };
     this.tally.fail(failureKindOf(stop.error, stop.decoding ? 'decode' : 'fatal'));
     const failed = records[stop.failedAt]!;
-    const keys = failed.dynamodb?.Keys;
     this.log.error('record failed; it and every later record in the batch will be retried', {
       subsystem: this.subsystem.name,
-      eventID: failed.eventID,
+      ...refOfRecord(failed),
       eventName: failed.eventName,
-      pk: keys?.PK?.S,
-      sk: keys?.SK?.S,
       sequenceNumber: failed.dynamodb?.SequenceNumber,
-      error: toError(stop.error),
+      error: safeError(stop.error),
     });
     return stop;
   }
-}
-
-function toError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }
 
 /**
@@ -162,7 +183,7 @@ export function createStreamHandler(subsystem: Subsystem, logger: Logger, tally 
   // Used by BatchProcessor.processRecord only; our process() handles the batch as a whole.
   const applySingle = async (record: DynamoDBRecord) => {
     const { failedAt, error } = await processor.runInOrder([record]);
-    if (failedAt === 0) throw toError(error);
+    if (failedAt === 0) throw safeError(error);
   };
   return async (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {
     try {
