@@ -3,6 +3,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Item } from '../shared/decode';
 import { failureKindOf, MetricTally, type FailureKind } from '../shared/metrics';
+import { SafeError, safeError } from '../shared/safe-error';
 import { AttributeError, COLLECTION_SCHEMAS, type SearchDocument } from '../typesense-sync/documents';
 import { parseTrigger } from './message';
 import { collapse, failedMessages, type BatchMessage, type DocumentTarget } from './plan';
@@ -15,7 +16,7 @@ export type IndexerLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 export interface IndexerDeps {
   readonly ddb: BatchGetter;
   readonly tableName: string;
-  /** The Typesense port, or a function giving it (index.ts resolves the API key on first use). */
+  /** The Typesense port, or a function giving it (its failure fails every document of the batch, named). */
   readonly search: SearchPort | (() => Promise<SearchPort>);
   readonly logger: IndexerLog;
   readonly retry?: Partial<IndexerRetryPolicy>;
@@ -37,8 +38,7 @@ export interface IndexerOutcome {
 const describe = (t: DocumentTarget) => ({ collection: t.collection, id: t.id, pk: t.key.PK, sk: t.key.SK });
 
 /** A failed call's Failures kind: retryable errors that outlasted the retries (or the deadline) are `throttled`. */
-const callFailure = (error: unknown): FailureKind =>
-  failureKindOf(error, isRetryableSearchError(error) || error instanceof DeadlineReached || (error as { $retryable?: unknown })?.$retryable ? 'throttled' : 'fatal');
+const callFailure = (error: unknown): FailureKind => failureKindOf(error, isRetryableSearchError(error) || error instanceof DeadlineReached ? 'throttled' : 'fatal');
 
 /**
  * The Typesense indexer (DESIGN §11), as a function of one SQS FIFO batch:
@@ -59,7 +59,7 @@ export async function indexBatch(deps: IndexerDeps, records: readonly SQSRecord[
     try {
       return { messageId: record.messageId, groupId, trigger: parseTrigger(record.body, record.messageId, groupId) };
     } catch (error) {
-      logger.error('search trigger rejected; it and every later message of its group fail', { messageId: record.messageId, groupId, error: error as Error });
+      logger.error('search trigger rejected; it and every later message of its group fail', { messageId: record.messageId, groupId, error: safeError(error) });
       deps.tally?.fail('decode');
       return { messageId: record.messageId, groupId, trigger: { error: error as Error } };
     }
@@ -68,7 +68,8 @@ export async function indexBatch(deps: IndexerDeps, records: readonly SQSRecord[
   const targets = collapse(batch);
   const failTarget = (target: DocumentTarget, kind: FailureKind, why: string, error?: unknown) => {
     deps.tally?.fail(kind);
-    logger.error(`document failed: ${why}`, { ...describe(target), messageIds: target.messages.map((i) => batch[i]!.messageId), error: error as Error });
+    // Errors only in their safe shape: a client's error carries its request (API key, documents).
+    logger.error(`document failed: ${why}`, { ...describe(target), messageIds: target.messages.map((i) => batch[i]!.messageId), ...(error !== undefined && { error: safeError(error) }) });
     for (const index of target.messages) failed.add(index);
   };
   let upserted = 0;
@@ -86,8 +87,17 @@ export async function indexBatch(deps: IndexerDeps, records: readonly SQSRecord[
     for (const t of targets) failTarget(t, callFailure(error), 'reading the row failed', error);
   }
 
+  let search: SearchPort | undefined;
   if (rows) {
-    const search = typeof deps.search === 'function' ? await deps.search() : deps.search;
+    try {
+      search = typeof deps.search === 'function' ? await deps.search() : deps.search;
+    } catch (error) {
+      for (const t of targets) failTarget(t, callFailure(error), 'the Typesense client could not be set up', error);
+    }
+  }
+
+  if (rows && search) {
+    const port = search;
     const upserts = new Map<string, { target: DocumentTarget; document: SearchDocument }[]>();
     const deletes: DocumentTarget[] = [];
     for (const target of targets) {
@@ -114,14 +124,14 @@ export async function indexBatch(deps: IndexerDeps, records: readonly SQSRecord[
         const schema = COLLECTION_SCHEMAS.find((s) => s.name === collection);
         if (!schema) throw new Error(`no schema for collection ${collection}`, { cause: error });
         logger.warn('collection missing; creating it from its schema and retrying once', { collection });
-        await search.createCollection(schema);
+        await port.createCollection(schema);
         return call();
       }
     };
 
     for (const [collection, items] of upserts) {
       try {
-        const results = await onceMore(collection, () => search.importUpsert(collection, items.map((i) => i.document)));
+        const results = await onceMore(collection, () => port.importUpsert(collection, items.map((i) => i.document)));
         results.forEach((result, n) => {
           if (result.success) {
             upserted += 1;
@@ -139,7 +149,7 @@ export async function indexBatch(deps: IndexerDeps, records: readonly SQSRecord[
     for (const target of deletes) {
       try {
         // A missing collection holds no document: the delete is done once it exists.
-        const outcome = await onceMore(target.collection, () => search.deleteDocument(target.collection, target.id));
+        const outcome = await onceMore(target.collection, () => port.deleteDocument(target.collection, target.id));
         if (outcome === 'deleted') {
           deleted += 1;
           tally(target.collection, 'deleted');
@@ -153,6 +163,24 @@ export async function indexBatch(deps: IndexerDeps, records: readonly SQSRecord[
   const failures = failedMessages(batch, failed);
   logger.info('search batch', { messages: records.length, documents: targets.length, upserted, deleted, rejected, failedMessages: failures.length });
   return { response: { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) }, documents: targets.length, upserted, deleted, rejected, byCollection };
+}
+
+/**
+ * The batch failed whole (a bug, not a document's failure): one line naming the first message
+ * and the reason, and a safe error to throw (the Lambda runtime prints a thrown error's
+ * properties). Every message is redelivered.
+ */
+function batchFailed(logger: IndexerLog, records: readonly SQSRecord[], error: unknown): SafeError {
+  const reason = safeError(error);
+  const first = records[0];
+  const firstRef = first ? `SQS messageId=${first.messageId} group=${first.attributes?.MessageGroupId ?? '?'}` : 'no message';
+  logger.error('search batch failed whole; every message will be redelivered', { messages: records.length, messageId: first?.messageId, groupId: first?.attributes?.MessageGroupId, error: reason });
+  return new SafeError({
+    name: 'IndexerBatchFailed',
+    message: `every message of the batch failed (${records.length} messages; the first: ${firstRef}): ${reason.name}: ${reason.message}`,
+    retryable: reason.retryable,
+    cause: reason,
+  });
 }
 
 /**
@@ -173,7 +201,7 @@ export function createIndexerHandler(deps: IndexerDeps & { readonly logger: Logg
       if (deps.deadline) deps.deadline.context = context;
       const outcome = await indexBatch(batchDeps, event.Records).catch((error: unknown) => {
         tally.fail(failureKindOf(error));
-        throw error;
+        throw batchFailed(deps.logger, event.Records, error);
       });
       tally.count('DocumentsImported', outcome.upserted);
       tally.count('DocumentsDeleted', outcome.deleted);

@@ -3,10 +3,11 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/log';
 import { createMetrics } from '../shared/metrics';
+import { keyedClients } from './client-source';
 import { createIndexerHandler } from './handler';
 import { DEFAULT_INDEXER_RETRY, InvocationDeadline } from './retry';
-import { INDEXER_DEADLINE_MARGIN_MS, typesenseClient, typesenseSearchPort, type SearchPort } from './search';
-import { cachedSecret } from './secret';
+import { INDEXER_DEADLINE_MARGIN_MS, typesenseClient, typesenseSearchPort } from './search';
+import { CachedSecret, secretMaxAgeMs } from './secret';
 
 // Configuration is checked at init (DESIGN §7): a missing variable fails the function here.
 const tableName = requireEnv('TABLE_NAME');
@@ -15,18 +16,19 @@ const nodes = requireEnv('TYPESENSE_NODES')
   .map((url) => url.trim())
   .filter(Boolean);
 const secretArn = requireEnv('TYPESENSE_API_KEY_SECRET_ARN');
+const maxAgeMs = secretMaxAgeMs();
 const logger = createLogger('typesense-indexer');
 const metrics = createMetrics('typesense-indexer');
 // Endpoints and credentials come from the SDK's standard configuration (AWS_ENDPOINT_URL_DYNAMODB, ...).
 const ddb = new DynamoDBClient({});
-const apiKey = cachedSecret(new SecretsManagerClient({}), secretArn);
-
+// The key is read on first use, again past its max age, and at once after a 401/403.
+const apiKey = new CachedSecret(new SecretsManagerClient({}), secretArn, { maxAgeMs });
 const deadline = new InvocationDeadline(INDEXER_DEADLINE_MARGIN_MS);
+const search = typesenseSearchPort(
+  keyedClients(apiKey, (key) => typesenseClient(nodes, key)),
+  DEFAULT_INDEXER_RETRY,
+  logger,
+  deadline,
+);
 
-let search: SearchPort | undefined;
-const searchPort = async (): Promise<SearchPort> => {
-  search ??= typesenseSearchPort(typesenseClient(nodes, await apiKey()), DEFAULT_INDEXER_RETRY, logger, deadline);
-  return search;
-};
-
-export const handler = createIndexerHandler({ ddb, tableName, search: searchPort, logger, deadline, metrics });
+export const handler = createIndexerHandler({ ddb, tableName, search, logger, deadline, metrics });

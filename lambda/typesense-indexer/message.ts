@@ -19,7 +19,11 @@ export interface ParsedTrigger {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-const short = (text: string) => (text.length > 200 ? `${text.slice(0, 200)}…` : text);
+/** A message field quoted in a reason, bounded (a trigger holds keys; anything longer is not one). */
+const quote = (value: unknown) => {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+};
 
 function checkOrigin(origin: unknown): string | undefined {
   if (!isObject(origin)) return 'origin must be an object';
@@ -32,7 +36,7 @@ function checkOrigin(origin: unknown): string | undefined {
   if (origin.kind === 'backfill' || origin.kind === 'repair' || origin.kind === 'redrive') {
     return typeof origin.run === 'string' && origin.run !== '' ? undefined : `a ${origin.kind} origin needs a run`;
   }
-  return `unknown origin kind ${JSON.stringify(origin.kind)}`;
+  return `unknown origin kind ${quote(origin.kind)}`;
 }
 
 /**
@@ -69,17 +73,18 @@ export function parseTrigger(body: string, messageId: string, groupId?: string):
   let value: unknown;
   try {
     value = JSON.parse(body);
-  } catch (error) {
-    return fail(`body is not JSON (${(error as Error).message}): ${short(body)}`);
+  } catch {
+    // Neither the body nor the parser's message (which quotes the body) goes into the reason.
+    return fail(`body is not JSON (${body.length} characters)`);
   }
   if (!isObject(value)) return fail('body is not a JSON object');
   if (value.v === 1) value = fromVersion1(value);
-  if (!isObject(value) || value.v !== 2) return fail(`unsupported version ${JSON.stringify((value as Record<string, unknown>).v)} (this indexer reads v 1 and v 2)`);
+  if (!isObject(value) || value.v !== 2) return fail(`unsupported version ${quote((value as Record<string, unknown>).v)} (this indexer reads v 1 and v 2)`);
   const { collection, id, key, hint, origin } = value;
   if (typeof collection !== 'string' || collection === '') return fail('collection must be a non-empty string');
   if (typeof id !== 'string' || id === '') return fail('id must be a non-empty string');
   if (!isObject(key) || typeof key.pk !== 'string' || typeof key.sk !== 'string') return fail('key must hold pk and sk strings');
-  if (hint !== 'upsert' && hint !== 'delete') return fail(`unknown hint ${JSON.stringify(hint)}`);
+  if (hint !== 'upsert' && hint !== 'delete') return fail(`unknown hint ${quote(hint)}`);
   const originProblem = checkOrigin(origin);
   if (originProblem) return fail(originProblem);
   const rowKey: RowKeys = { PK: key.pk, SK: key.sk };

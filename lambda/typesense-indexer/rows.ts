@@ -2,6 +2,7 @@ import { BatchGetItemCommand, type AttributeValue, type BatchGetItemCommandInput
 import { decodeImage, type Item } from '../shared/decode';
 import type { RowKeys } from '../shared/key-rules';
 import { classified } from '../shared/metrics';
+import { safeError } from '../shared/safe-error';
 import { type IndexerRetryPolicy } from './retry';
 import { backoffDelay } from '../shared/backoff';
 
@@ -27,7 +28,12 @@ export async function readRows(ddb: BatchGetter, tableName: string, keys: readon
     let pending: Record<string, AttributeValue>[] = unique.slice(start, start + BATCH_GET_MAX_KEYS).map((k) => ({ PK: { S: k.PK }, SK: { S: k.SK } }));
     for (let attempt = 1; pending.length > 0; attempt += 1) {
       const input: BatchGetItemCommandInput = { RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } };
-      const output = await ddb.send(new BatchGetItemCommand(input));
+      let output: BatchGetItemCommandOutput;
+      try {
+        output = await ddb.send(new BatchGetItemCommand(input));
+      } catch (error) {
+        throw safeError(error); // an SDK error may carry the request and response
+      }
       for (const raw of output.Responses?.[tableName] ?? []) {
         const row = decodeImage(raw);
         rows.set(keyId(String(row.PK), String(row.SK)), row);

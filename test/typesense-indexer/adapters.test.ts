@@ -11,7 +11,7 @@ import { collapse, failedMessages, type BatchMessage } from '../../lambda/typese
 import { parseTrigger } from '../../lambda/typesense-indexer/message';
 import { DEFAULT_INDEXER_RETRY } from '../../lambda/typesense-indexer/retry';
 import { readRows } from '../../lambda/typesense-indexer/rows';
-import { cachedSecret } from '../../lambda/typesense-indexer/secret';
+import { CachedSecret, secretMaxAgeMs } from '../../lambda/typesense-indexer/secret';
 import { exportIndex } from '../../local/pipeline';
 import { startLocalTypesense } from '../../local/typesense-server';
 import { typesenseClient } from '../../lambda/typesense-indexer/search';
@@ -58,28 +58,69 @@ describe('readRows (BatchGetItem on DynamoDB Local)', () => {
   });
 });
 
-describe('cachedSecret', () => {
-  it('reads the SecretString once per container; a failed read is retried next time', async () => {
+describe('CachedSecret', () => {
+  /** A Secrets Manager stand-in that counts reads; `fail` makes the next reads throw an SDK-shaped error. */
+  function secretsStandIn(initial = ' key-123 \n') {
     const sent: unknown[] = [];
-    let fail = true;
+    const state = { value: initial, fail: undefined as Error | undefined };
     const client = {
       send: async (c: GetSecretValueCommand) => {
         sent.push(c.input.SecretId);
-        if (fail) throw new Error('throttled');
-        return { $metadata: {}, SecretString: ' key-123 \n' };
+        if (state.fail) throw state.fail;
+        return { $metadata: {}, SecretString: state.value };
       },
     };
-    const key = cachedSecret(client, 'arn:secret');
-    await expect(key()).rejects.toThrow('throttled');
-    fail = false;
-    expect(await key()).toBe('key-123');
-    expect(await key()).toBe('key-123');
+    return { client, sent, state };
+  }
+
+  it('reads the SecretString once within its max age; a failed read is retried next time, naming the secret', async () => {
+    const { client, sent, state } = secretsStandIn();
+    state.fail = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 }, $retryable: { throttling: true } });
+    const key = new CachedSecret(client, 'arn:secret');
+    await expect(key.get()).rejects.toThrow('the Typesense API key secret arn:secret could not be used: GetSecretValue failed: ThrottlingException: Rate exceeded');
+    state.fail = undefined;
+    expect(await key.get()).toBe('key-123');
+    expect(await key.get()).toBe('key-123');
     expect(sent).toEqual(['arn:secret', 'arn:secret']);
   });
 
-  it('a secret without SecretString is an error naming the secret', async () => {
-    const key = cachedSecret({ send: async () => ({ $metadata: {} }) }, 'arn:empty');
-    await expect(key()).rejects.toThrow(/secret arn:empty has no SecretString/);
+  it('reads again once the key is older than the max age (a rotation reaches warm containers)', async () => {
+    const { client, sent, state } = secretsStandIn('k1');
+    let now = 0;
+    const key = new CachedSecret(client, 'arn:secret', { maxAgeMs: 300_000, now: () => now });
+    expect(await key.get()).toBe('k1');
+    state.value = 'k2';
+    now = 299_999;
+    expect(await key.get()).toBe('k1');
+    now = 300_000;
+    expect(await key.get()).toBe('k2');
+    expect(sent).toHaveLength(2);
+  });
+
+  it('refresh() reads again at once, but not twice within the minimum interval; concurrent uses share one read', async () => {
+    const { client, sent, state } = secretsStandIn('k1');
+    let now = 0;
+    const key = new CachedSecret(client, 'arn:secret', { maxAgeMs: 300_000, minForcedRefreshMs: 10_000, now: () => now });
+    expect(await Promise.all([key.get(), key.get()])).toEqual(['k1', 'k1']);
+    expect(sent).toHaveLength(1);
+    state.value = 'k2';
+    now = 5_000;
+    expect(await key.refresh()).toBe('k1'); // read 5 s ago: not again
+    now = 10_000;
+    expect(await key.refresh()).toBe('k2');
+    expect(sent).toHaveLength(2);
+  });
+
+  it('an empty secret is an error naming the secret, never a value', async () => {
+    const key = new CachedSecret({ send: async () => ({ $metadata: {}, SecretString: '  ' }) }, 'arn:empty');
+    await expect(key.get()).rejects.toThrow(/secret arn:empty could not be used: it has no SecretString/);
+  });
+
+  it('TYPESENSE_API_KEY_MAX_AGE_SECONDS: default 300 s, 0 allowed, anything else not a whole number refused', () => {
+    expect(secretMaxAgeMs({})).toBe(300_000);
+    expect(secretMaxAgeMs({ TYPESENSE_API_KEY_MAX_AGE_SECONDS: '0' })).toBe(0);
+    expect(secretMaxAgeMs({ TYPESENSE_API_KEY_MAX_AGE_SECONDS: ' 60 ' })).toBe(60_000);
+    expect(() => secretMaxAgeMs({ TYPESENSE_API_KEY_MAX_AGE_SECONDS: '5m' })).toThrow(/whole number of seconds/);
   });
 });
 
