@@ -7,22 +7,26 @@
  *   GET  /health                                        {"ok":true} (no key needed)
  *   GET  /collections, POST /collections                list / create (409 when it exists)
  *   GET  /collections/:name, DELETE /collections/:name  404 when missing
- *   POST /collections/:name/documents/import?action=upsert|create
+ *   POST /collections/:name/documents/import?action=upsert|create[&dirty_values=reject|coerce_or_reject]
  *        JSONL in, JSONL out, HTTP 200 even when lines fail: each line is
- *        {"success":true} or {"success":false,"error":..,"document":"<the line>"}
+ *        {"success":true} or {"success":false,"error":..,"document":"<the line>"}.
+ *        Without dirty_values (or with a value Typesense does not know) the default is
+ *        Typesense's: coerce_or_reject when the schema has a wildcard or dynamic field
+ *        (`.*`, a name containing `.*`, type `auto` or `string*`), reject otherwise.
  *   GET|DELETE /collections/:name/documents/:id         404 when missing
  *   GET  /collections/:name/documents/export            JSONL
  *
  * Every other request needs the X-TYPESENSE-API-KEY header (or the x-typesense-api-key
  * query parameter); without it: 401. Documents are validated against the collection schema
- * (local/typesense-store.ts). Fault hooks let tests inject 429/503 answers, connection
- * resets and rejected import lines. It is a test double, not Typesense: no search, no
- * persistence, no clustering.
+ * (local/typesense-store.ts). Fault hooks let tests inject 401/403/429/503 answers,
+ * connection resets, requests left unanswered (a client timeout), a rotated API key and
+ * rejected import lines. It is a test double, not Typesense: no search, no persistence, no
+ * clustering.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { describeCollection, DocumentRejected, parseCollectionSchema, validateDocument, type DirtyValues, type LocalCollection } from './typesense-store';
+import { defaultDirtyValues, describeCollection, DocumentRejected, parseCollectionSchema, parseDirtyValues, validateDocument, type DirtyValues, type LocalCollection } from './typesense-store';
 
 export interface LocalTypesenseOptions {
   readonly apiKey?: string;
@@ -37,16 +41,23 @@ export interface LoggedRequest {
   readonly status: number;
   /** Import lines in the request (0 for other requests). */
   readonly lines: number;
+  /** The client closed the connection before an answer (a request held by `stallNext`). */
+  readonly cancelled?: boolean;
 }
 
 export interface LocalTypesense {
   readonly url: string;
+  /** The key the server accepts now (see rotateApiKey). */
   readonly apiKey: string;
   stop(): Promise<void>;
-  /** The next `count` authenticated requests answer `status` (e.g. 429, 503) without effect. */
+  /** The next `count` authenticated requests answer `status` (e.g. 401, 403, 429, 503) without effect. */
   failNext(count: number, status: number): void;
   /** The next `count` requests get their connection reset (ECONNRESET on the client) without effect. */
   resetNext(count: number): void;
+  /** The next `count` authenticated requests get no answer, without effect, until the client gives up and closes. */
+  stallNext(count: number): void;
+  /** From now on only `key` is accepted (a key rotation: the old key answers 401). */
+  rotateApiKey(key: string): void;
   /** Import lines for this document id fail (`success:false`) until `acceptDocument`. */
   rejectDocument(id: string, error?: string, collection?: string): void;
   acceptDocument(id: string): void;
@@ -56,6 +67,14 @@ export interface LocalTypesense {
   /** Direct read of a collection's documents (tests; the audit reads through the API). */
   documents(collection: string): ReadonlyMap<string, Readonly<Record<string, unknown>>> | undefined;
 }
+
+/** Typesense's wording for the statuses `failNext` injects. */
+const FAULT_MESSAGES: Readonly<Record<number, string>> = {
+  401: 'Forbidden - a valid `x-typesense-api-key` header must be sent.',
+  403: 'Forbidden - a valid `x-typesense-api-key` header must be sent.',
+  429: 'Rate limit exceeded or blocked',
+  503: 'Not Ready or Lagging',
+};
 
 const json = (res: ServerResponse, status: number, body: unknown) => {
   const text = JSON.stringify(body);
@@ -75,15 +94,16 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 export async function startLocalTypesense(options: LocalTypesenseOptions = {}): Promise<LocalTypesense> {
-  const apiKey = options.apiKey ?? `local-${randomBytes(12).toString('hex')}`;
+  let apiKey = options.apiKey ?? `local-${randomBytes(12).toString('hex')}`;
   const collections = new Map<string, LocalCollection>();
   const rejected = new Map<string, { error: string; collection?: string }>();
   const log: LoggedRequest[] = [];
   const sockets = new Set<Socket>();
   let failures: { count: number; status: number } = { count: 0, status: 0 };
   let resets = 0;
+  let stalls = 0;
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<{ status: number; lines: number }> => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<{ status: number; lines: number; cancelled?: boolean }> => {
     const url = new URL(req.url ?? '/', 'http://local');
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     const method = req.method ?? 'GET';
@@ -97,9 +117,13 @@ export async function startLocalTypesense(options: LocalTypesenseOptions = {}): 
     }
     if (failures.count > 0) {
       failures.count -= 1;
-      const message = failures.status === 429 ? 'Rate limit exceeded or blocked' : 'Not Ready or Lagging';
-      json(res, failures.status, { message });
+      json(res, failures.status, { message: FAULT_MESSAGES[failures.status] ?? 'Not Ready or Lagging' });
       return { status: failures.status, lines: 0 };
+    }
+    if (stalls > 0) {
+      stalls -= 1;
+      await new Promise<void>((resolve) => res.once('close', () => resolve()));
+      return { status: 0, lines: body.split('\n').filter((line) => line.trim() !== '').length, cancelled: true };
     }
     const reply = (status: number, payload: unknown, lines = 0) => (json(res, status, payload), { status, lines });
     const notFound = () => reply(404, { message: 'Not Found' });
@@ -137,7 +161,8 @@ export async function startLocalTypesense(options: LocalTypesenseOptions = {}): 
     if (sub === 'import' && method === 'POST') {
       const action = url.searchParams.get('action') ?? 'create';
       if (action !== 'upsert' && action !== 'create') return reply(400, { message: `This stand-in supports action=upsert|create, not ${action}.` });
-      const dirty = (url.searchParams.get('dirty_values') ?? 'coerce_or_reject') as DirtyValues;
+      const dirty = parseDirtyValues(url.searchParams.get('dirty_values')) ?? defaultDirtyValues(collection);
+      if (dirty === 'unsupported') return reply(400, { message: `This stand-in supports dirty_values=reject|coerce_or_reject, not ${url.searchParams.get('dirty_values')}.` });
       const lines = body.split('\n').filter((line) => line.trim() !== '');
       if (lines.length === 0) return reply(400, { message: 'The request body was empty.' });
       const results = lines.map((line) => importLine(collection, line, action, dirty));
@@ -188,7 +213,7 @@ export async function startLocalTypesense(options: LocalTypesenseOptions = {}): 
       return;
     }
     handle(req, res).then(
-      ({ status, lines }) => log.push({ method: req.method ?? '?', path: req.url ?? '', status, lines }),
+      ({ status, lines, cancelled }) => log.push({ method: req.method ?? '?', path: req.url ?? '', status, lines, ...(cancelled && { cancelled }) }),
       (error: unknown) => {
         log.push({ method: req.method ?? '?', path: req.url ?? '', status: 500, lines: 0 });
         if (!res.headersSent) json(res, 500, { message: `local typesense: ${(error as Error).message}` });
@@ -207,7 +232,9 @@ export async function startLocalTypesense(options: LocalTypesenseOptions = {}): 
 
   return {
     url: `http://127.0.0.1:${port}`,
-    apiKey,
+    get apiKey() {
+      return apiKey;
+    },
     stop: () =>
       new Promise<void>((resolve, reject) => {
         for (const socket of sockets) socket.destroy();
@@ -218,6 +245,12 @@ export async function startLocalTypesense(options: LocalTypesenseOptions = {}): 
     },
     resetNext: (count) => {
       resets = count;
+    },
+    stallNext: (count) => {
+      stalls = count;
+    },
+    rotateApiKey: (key) => {
+      apiKey = key;
     },
     rejectDocument: (id, error = 'Field `registration` must be a string.', collection) => void rejected.set(id, { error, ...(collection && { collection }) }),
     acceptDocument: (id) => void rejected.delete(id),

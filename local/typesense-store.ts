@@ -4,10 +4,12 @@
  * uses (string, int32, and their optional forms). No Typesense server can run on these
  * machines, so tests and `npm start` use this; it is not Typesense.
  *
- * Validation follows Typesense's default `dirty_values=coerce_or_reject`: a number or
- * boolean in a string field is coerced to its text, an integer-looking string in an int32
- * field is coerced to the integer; anything else in a declared field rejects the document.
- * Fields not in the schema are stored and returned as given (Typesense does the same).
+ * Validation follows Typesense's `dirty_values`: with `reject` a value of the wrong type
+ * rejects the document; with `coerce_or_reject` a number or boolean in a string field is
+ * coerced to its text and an integer-looking string in an int32 field to the integer, and
+ * anything else rejects it. Typesense's default is `reject` unless the schema has a wildcard
+ * or dynamic field (then `coerce_or_reject`); defaultDirtyValues says which. Fields not in
+ * the schema are stored and returned as given (Typesense does the same).
  */
 
 export type LocalFieldType = 'string' | 'int32' | 'int64' | 'float' | 'bool' | 'string[]' | 'auto' | 'string*';
@@ -30,6 +32,24 @@ export interface LocalCollection {
 }
 
 export type DirtyValues = 'coerce_or_reject' | 'reject';
+
+/**
+ * The `dirty_values` query parameter: one the stand-in implements, 'unsupported' for the
+ * Typesense values it does not (drop, coerce_or_drop), undefined when absent or unknown
+ * (Typesense then uses its default, as here). Typesense reads it case-insensitively.
+ */
+export function parseDirtyValues(param: string | null): DirtyValues | 'unsupported' | undefined {
+  const value = param?.toLowerCase();
+  if (value === 'reject' || value === 'coerce_or_reject') return value;
+  if (value === 'drop' || value === 'coerce_or_drop') return 'unsupported';
+  return undefined;
+}
+
+/** Typesense's default: coerce_or_reject when the schema has a wildcard or dynamic field, else reject. */
+export function defaultDirtyValues(collection: Pick<LocalCollection, 'fields'>): DirtyValues {
+  const dynamic = collection.fields.some((f) => f.name === '.*' || f.name.includes('.*') || f.type === 'auto' || f.type === 'string*');
+  return dynamic ? 'coerce_or_reject' : 'reject';
+}
 
 /** A document the collection refuses; the message is Typesense's wording. */
 export class DocumentRejected extends Error {}
@@ -113,7 +133,7 @@ function coerce(field: LocalField, value: unknown, dirty: DirtyValues): unknown 
  * an `id` string, every non-optional declared field present, every present declared field
  * of its type. Throws DocumentRejected naming the field.
  */
-export function validateDocument(collection: LocalCollection, document: unknown, dirty: DirtyValues = 'coerce_or_reject'): Record<string, unknown> {
+export function validateDocument(collection: LocalCollection, document: unknown, dirty: DirtyValues = defaultDirtyValues(collection)): Record<string, unknown> {
   if (document === null || typeof document !== 'object' || Array.isArray(document)) throw new DocumentRejected('Bad JSON: not a properly formed document.');
   const doc = { ...(document as Record<string, unknown>) };
   if (doc.id === undefined) throw new DocumentRejected('Document has no `id` field (this stand-in does not generate ids).');
