@@ -4,6 +4,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { StreamRecordError, type RecordRef } from '../shared/errors';
 import type { RowKeys } from '../shared/key-rules';
 import { classified, MetricTally, type FailureKind } from '../shared/metrics';
+import { safeError, safeReason } from '../shared/safe-error';
 import { ruleMatches } from '../shared/key-rules';
 import { reconcileEach, type KeyResult, type Reconciler, type Trigger } from '../shared/trigger';
 import { decide, type Decision, type Tuple } from './domain';
@@ -87,7 +88,8 @@ export function createMatcherReconciler(deps: MatcherDeps): Reconciler & {
   async function reconcileKey(trigger: Trigger): Promise<MatcherKeyResult> {
     const { key } = trigger;
     const ref: RecordRef = { pk: key.PK, sk: key.SK, ...(trigger.origin.kind === 'stream' && { eventID: trigger.origin.eventID }) };
-    const fail = (reason: string, cause?: unknown) => new StreamRecordError(ref, `matcher reconcile: ${reason}`, { cause });
+    // An SDK error can carry the item it returned (ReturnValuesOnConditionCheckFailure): only its safe shape is kept.
+    const fail = (reason: string, cause?: unknown) => new StreamRecordError(ref, `matcher reconcile: ${reason}`, cause === undefined ? undefined : { cause: safeError(cause) });
     let transactions = 0;
     let conditionalRetries = 0;
     // What the last failed transaction met: names the Failures kind if the attempts run out.
@@ -98,7 +100,7 @@ export function createMatcherReconciler(deps: MatcherDeps): Reconciler & {
       } catch (error) {
         if (error instanceof StreamRecordError) throw error;
         if (error instanceof CorruptContributionError) throw classified(fail(error.message, error), 'decode');
-        throw classified(fail(`read failed: ${String(error)}`, error), classifyDynamoError(error).kind === 'retryable' ? 'throttled' : 'fatal');
+        throw classified(fail(`read failed: ${safeReason(error)}`, error), classifyDynamoError(error).kind === 'retryable' ? 'throttled' : 'fatal');
       }
     };
     let state = await readOrFail();
@@ -128,7 +130,7 @@ export function createMatcherReconciler(deps: MatcherDeps): Reconciler & {
         return { key, action: decision.kind, changed: true, transactions, conditionalRetries };
       } catch (error) {
         const cls = classifyDynamoError(error);
-        if (cls.kind === 'fatal') throw fail(`${cls.code}: ${(error as Error)?.message ?? error}`, error);
+        if (cls.kind === 'fatal') throw fail(`${cls.code}: ${safeError(error).message}`, error);
         if (cls.kind === 'retryable') {
           lastFailure = 'throttled';
           logger.warn('matcher transaction throttled or in conflict; backing off', { pk: key.PK, sk: key.SK, code: cls.code, transactions });

@@ -8,6 +8,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ChangeFailedError, StreamRecordError, type RecordRef } from '../shared/errors';
 import { classified, MetricTally } from '../shared/metrics';
+import { safeError, safeReason } from '../shared/safe-error';
 import { distinctTriggers, type KeyResult, type Reconciler, type Trigger } from '../shared/trigger';
 import { entityOfKey, isImageSyncKey, triggerRef } from './entity';
 import { imagePartitionKey, type ImageEntity } from './keys';
@@ -89,7 +90,7 @@ export async function reconcileEntity(repository: ImageRepository, entity: Image
       }
       if (++retries > options.backoff.retries) {
         const message = `writing the default image of ${pk} still fails with ${failure.code} after ${options.backoff.retries} retries`;
-        throw classified(new StreamRecordError(ref, message, { cause: error }), 'throttled');
+        throw classified(new StreamRecordError(ref, message, { cause: safeError(error) }), 'throttled');
       }
       const delayMs = backoffDelay(retries, options.backoff);
       options.logger.warn('default image write contended; backing off', { pk, code: failure.code, delayMs, attempt });
@@ -169,7 +170,7 @@ export function createImageReconciler(deps: ImageSyncDeps): Reconciler {
           const named =
             error instanceof StreamRecordError
               ? error
-              : new StreamRecordError(ref, `reconciling the default image of ${group.pk} failed: ${errorMessage(error)}`, { cause: error });
+              : new StreamRecordError(ref, `reconciling the default image of ${group.pk} failed: ${safeReason(error)}`, { cause: safeError(error) });
           throw new ChangeFailedError(group.firstPosition, named);
         }
       }
@@ -181,8 +182,4 @@ export function createImageReconciler(deps: ImageSyncDeps): Reconciler {
       });
     },
   };
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

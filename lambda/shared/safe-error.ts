@@ -11,8 +11,8 @@
  */
 import { classified, failureKindOf } from './metrics';
 
-/** Longer messages are cut: a message is a reason, not a payload. */
-export const SAFE_MESSAGE_MAX_CHARS = 1_000;
+/** Longer messages are cut in the middle (the reason starts it, our messages end naming the record): a message is a reason, not a payload (a message naming a record and a document id with the longest keys stays whole). */
+export const SAFE_MESSAGE_MAX_CHARS = 10_000;
 const SAFE_NAME_MAX_CHARS = 100;
 const MAX_CAUSE_DEPTH = 4;
 
@@ -45,7 +45,11 @@ export class SafeError extends Error {
 
 type Loose = Record<string, unknown> & { $metadata?: { httpStatusCode?: unknown }; response?: { status?: unknown } };
 
-const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}… (${text.length - max} more characters cut)` : text);
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const tail = Math.floor(max / 4);
+  return `${text.slice(0, max - tail)} …(${text.length - max} characters cut)… ${text.slice(text.length - tail)}`;
+}
 
 function statusOf(e: Loose): number | undefined {
   for (const candidate of [e.httpStatus, e.$metadata?.httpStatusCode, e.status, e.statusCode, e.response?.status]) {

@@ -6,6 +6,7 @@ import {
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ChangeFailedError, StreamRecordError } from '../shared/errors';
 import { classified } from '../shared/metrics';
+import { safeError, safeReason } from '../shared/safe-error';
 import type { OutgoingMessage } from './messages';
 import { backoffDelay, realSleep, type RetryPolicy } from '../shared/backoff';
 
@@ -130,14 +131,15 @@ async function sendOneCall(
       // Whether any entry landed is unknown; resending is safe (same deduplication ids).
       const first = pending[0]!;
       if (!isRetryableError(error) || attempt >= policy.maxAttempts) {
-        const failure = new StreamRecordError(first.ref, `SendMessageBatch failed (attempt ${attempt} of ${policy.maxAttempts}): ${errorText(error)}`, {
-          cause: error,
+        // The SDK's error in its safe shape only: it can carry the request, i.e. the message bodies.
+        const failure = new StreamRecordError(first.ref, `SendMessageBatch failed (attempt ${attempt} of ${policy.maxAttempts}): ${safeReason(error)}`, {
+          cause: safeError(error),
         });
         throw new ChangeFailedError(first.position, classified(failure, isRetryableError(error) ? 'throttled' : 'fatal'));
       }
       const delay = backoffDelay(attempt, policy, policy.random);
       checkDeadline(deadline, first, delay);
-      log?.warn('SendMessageBatch threw; retrying the call', { attempt, delayMs: delay, entries: pending.length, error: errorText(error) });
+      log?.warn('SendMessageBatch threw; retrying the call', { attempt, delayMs: delay, entries: pending.length, error: safeReason(error) });
       await policy.sleep(delay);
       continue;
     }
@@ -178,8 +180,4 @@ async function sendOneCall(
     pending = failed.map(({ message }) => message);
     await policy.sleep(delay);
   }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
