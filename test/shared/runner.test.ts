@@ -4,6 +4,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import type { StreamChange } from '../../lambda/shared/decode';
 import { ChangeFailedError } from '../../lambda/shared/errors';
 import { applyInOrder, createStreamHandler, type Subsystem } from '../../lambda/shared/runner';
+import { SafeError } from '../../lambda/shared/safe-error';
 import { insertRecord, removeRecord, streamEvent } from '../support/events';
 
 const owned = (n: number) => insertRecord({ PK: 'OWNED', SK: `S#${n}`, owner_name: `Secret Owner ${n}` });
@@ -89,6 +90,30 @@ describe('ordered stream runner', () => {
   it('throws when the whole batch failed, so bisect-on-error can split it', async () => {
     const { subsystem } = recordingSubsystem(new Set(['S#1']));
     await expect(createStreamHandler(subsystem, quietLogger().logger)(streamEvent(owned(1), owned(2)))).rejects.toBeInstanceOf(FullBatchFailureError);
+  });
+
+  it('a batch that failed whole throws an error naming its first record and the reason; it and its record errors hold only safe shapes', async () => {
+    const records = [owned(1), owned(2)];
+    const leaky = Object.assign(new Error('ValidationException: bad'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 }, Item: { owner_name: 'Secret Owner 1' } });
+    const subsystem: Subsystem = { name: 'leaky', owns: (k) => k.PK === 'OWNED', apply: async () => Promise.reject(leaky) };
+    const { logger, error: logged } = quietLogger();
+    const thrown = await createStreamHandler(subsystem, logger)(streamEvent(...records)).catch((e: unknown) => e);
+    expect(thrown).toBeInstanceOf(FullBatchFailureError);
+    expect((thrown as Error).name).toBe('FullBatchFailureError');
+    expect((thrown as Error).message).toBe(
+      `All records failed processing (2 in the batch, leaky); the first: eventID=${records[0]!.eventID} PK=OWNED SK=S#1: ValidationException: ValidationException: bad`,
+    );
+    const recordErrors = (thrown as FullBatchFailureError).recordErrors;
+    expect(recordErrors.map((e) => e.name)).toEqual(['ValidationException', 'SkippedAfterFailure']);
+    expect(recordErrors[0]).toBeInstanceOf(SafeError);
+    expect({ ...recordErrors[0] }).toEqual({ name: 'ValidationException', status: 400, retryable: false });
+    // What the Lambda runtime prints of a thrown error: its enumerable properties, nested ones too.
+    const runtimeLine = JSON.stringify(thrown, (_k, v) => (v instanceof Error ? { errorType: v.name, errorMessage: v.message, ...v } : v));
+    expect(runtimeLine).toContain('PK=OWNED SK=S#1');
+    expect(runtimeLine).not.toContain('Secret Owner');
+    const [, details] = logged.mock.calls[0] as [string, Record<string, unknown>];
+    expect(details.error).toBeInstanceOf(SafeError);
+    expect(JSON.stringify(details)).not.toContain('Secret Owner');
   });
 
   it('skips rows it does not own without applying or failing them', async () => {
