@@ -48,6 +48,38 @@ describe('local Typesense stand-in (no real Typesense runs in CI)', () => {
     expect(server.documents('icao_manufacturers')?.size).toBe(1);
   });
 
+  it("dirty_values as Typesense reads it: reject by default without wildcard fields, coerce_or_reject by default with one, the parameter wins", async () => {
+    await client.collections().create(schema as never);
+    await client.collections().create({ name: 'wild', fields: [{ name: 'name', type: 'string' }, { name: '.*', type: 'auto' }] } as never);
+    const numberInString = [{ id: 'n', code: 'N', name: 42 }];
+    const lines = async (collection: string, options: Record<string, string>) =>
+      (await client.collections(collection).documents().import(numberInString, { ...options, throwOnFail: false } as never)).map((l) => (l.success ? 'ok' : l.error));
+    expect(await lines('icao_manufacturers', { action: 'upsert' })).toEqual(['Field `name` must be a string.']);
+    expect(await lines('icao_manufacturers', { action: 'upsert', dirty_values: 'reject' })).toEqual(['Field `name` must be a string.']);
+    expect(await lines('icao_manufacturers', { action: 'upsert', dirty_values: 'COERCE_OR_REJECT' })).toEqual(['ok']);
+    expect(server.documents('icao_manufacturers')?.get('n')).toEqual({ id: 'n', code: 'N', name: '42' });
+    expect(await lines('wild', { action: 'upsert' })).toEqual(['ok']);
+    expect(await lines('wild', { action: 'upsert', dirty_values: 'reject' })).toEqual(['Field `name` must be a string.']);
+    expect(await lines('wild', { action: 'upsert', dirty_values: 'no-such-mode' })).toEqual(['ok']); // unknown: Typesense's default
+    await expect(client.collections('wild').documents().import(numberInString, { action: 'upsert', dirty_values: 'drop' })).rejects.toMatchObject({ httpStatus: 400 });
+  });
+
+  it('a rotated key answers 401 to the old one; an unanswered request is logged as cancelled when the client gives up', async () => {
+    await client.collections().create(schema as never);
+    server.rotateApiKey('new-key');
+    await expect(client.collections().retrieve()).rejects.toMatchObject({ httpStatus: 401 });
+    const rotated = new Client({ nodes: [{ url: server.url }], apiKey: 'new-key', numRetries: 0, connectionTimeoutSeconds: 0.2, logLevel: 'silent' });
+    expect(server.apiKey).toBe('new-key');
+    server.stallNext(1);
+    await expect(rotated.collections().retrieve()).rejects.toThrow(/timeout/);
+    for (let i = 0; i < 200 && !server.requests().some((r) => r.cancelled); i += 1) await new Promise((r) => setTimeout(r, 10));
+    expect(server.requests().map((r) => [r.status, r.cancelled ?? false])).toEqual([
+      [201, false],
+      [401, false],
+      [0, true],
+    ]);
+  });
+
   it('upsert replaces the whole document; export lists JSONL; delete answers 404 for a missing id', async () => {
     await client.collections().create(schema as never);
     const docs = client.collections('icao_manufacturers').documents();
