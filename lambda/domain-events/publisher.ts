@@ -10,7 +10,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { backoffDelay, realSleep, type RetryPolicy } from '../shared/backoff';
 import { ChangeFailedError, StreamRecordError } from '../shared/errors';
 import { classified, type MetricTally } from '../shared/metrics';
-import { safeError, safeReason } from '../shared/safe-error';
+import { safeError, safeReason, type SafeError } from '../shared/safe-error';
 import type { OutgoingEvent } from './entries';
 
 /** Anything with EventBridgeClient's `send` for PutEventsCommand (the client, a mock, a counting wrapper). */
@@ -30,6 +30,12 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 const RETRYABLE_ENTRY_CODES = new Set(['InternalFailure', 'ThrottlingException', 'MissingResult']);
 
 export const isRetryableEntry = (entry: PutEventsResultEntry): boolean => RETRYABLE_ENTRY_CODES.has(entry.ErrorCode ?? '');
+
+/** AWS JSON services answer throttling with HTTP 400, so the name decides as much as the status. */
+const RETRYABLE_ERROR_NAMES = /throttl|internal|serviceunavailable|timeout/i;
+
+/** Whether a PutEvents call that threw is worth another try (the error already in its safe shape). */
+export const isRetryableError = (error: SafeError): boolean => error.retryable || RETRYABLE_ERROR_NAMES.test(error.name);
 
 /** The function's deadline as seen from inside an invocation: stop sending with `marginMs` left. */
 export interface Deadline {
@@ -71,10 +77,11 @@ async function publishOneCall(deps: PublishDeps, call: readonly OutgoingEvent[])
       // Whether any entry was accepted is unknown: resending may duplicate, which consumers absorb (detail.eventID).
       tally?.count('EventsFailed', pending.length);
       const error = safeError(thrown);
+      const retryable = isRetryableError(error);
       const first = pending[0]!;
-      if (!error.retryable || attempt >= policy.maxAttempts) {
+      if (!retryable || attempt >= policy.maxAttempts) {
         const failure = new StreamRecordError(first.ref, `PutEvents failed (attempt ${attempt} of ${policy.maxAttempts}): ${safeReason(error)}`, { cause: error });
-        throw new ChangeFailedError(first.position, classified(failure, error.retryable ? 'throttled' : 'fatal'));
+        throw new ChangeFailedError(first.position, classified(failure, retryable ? 'throttled' : 'fatal'));
       }
       const delayMs = backoffDelay(attempt, policy, policy.random);
       checkDeadline(deadline, first, delayMs);
