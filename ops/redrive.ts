@@ -14,7 +14,8 @@ import { compareSequenceNumbers } from './sequence-number';
 import { errorMessage } from './common';
 import { batchInfoOf, keysOfFailureObject } from './failure-record';
 import type { FailureStore } from './failure-store';
-import { addTally, emptyTally, reconcileKeys, type ReconcilerSet, type ReconcileTally } from './reconcile';
+import { reconcileKeys, type ReconcilerSet } from './reconcile';
+import { Tally, type KeyCounts } from './tally';
 
 export interface ObjectOutcome {
   readonly object: string;
@@ -29,7 +30,8 @@ export interface RedriveReport {
   readonly dryRun: boolean;
   readonly source: string;
   readonly objects: ObjectOutcome[];
-  readonly keys: ReconcileTally;
+  /** Failed keys all counted, the first ones named. */
+  readonly keys: KeyCounts;
 }
 
 export async function runRedrive(options: {
@@ -41,7 +43,7 @@ export async function runRedrive(options: {
   readonly onProgress?: (objects: number) => void;
 }): Promise<RedriveReport> {
   const { store, reconcilers, run } = options;
-  let tally = emptyTally(reconcilers);
+  const tally = new Tally(reconcilers);
   const objects: ObjectOutcome[] = [];
   for (const key of await store.list()) {
     let keys: RowKeys[];
@@ -52,7 +54,7 @@ export async function runRedrive(options: {
       continue;
     }
     const result = await reconcileKeys(reconcilers, keys, { kind: 'redrive', run }, { dryRun: options.dryRun ?? false });
-    tally = addTally(tally, result);
+    tally.add(result);
     if (options.dryRun) objects.push({ object: key, keys: keys.length, outcome: 'would-redrive' });
     else if (result.failures.length > 0) objects.push({ object: key, keys: keys.length, outcome: 'left', error: `${result.failures.length} key(s) failed` });
     else if (options.keep) {
@@ -64,7 +66,7 @@ export async function runRedrive(options: {
     }
     options.onProgress?.(objects.length);
   }
-  return { run, dryRun: options.dryRun ?? false, source: store.location, objects, keys: tally };
+  return { run, dryRun: options.dryRun ?? false, source: store.location, objects, keys: tally.counts() };
 }
 
 export interface DlqMessageOutcome {
@@ -117,8 +119,8 @@ export async function runDlqRedrive(options: {
   readonly dryRun?: boolean;
   /** Stop after this many receive calls (each up to 10 messages); default: until the queue answers empty. */
   readonly maxReceives?: number;
-}): Promise<{ run: string; dryRun: boolean; messages: DlqMessageOutcome[]; unretained: number; keys: ReconcileTally }> {
-  let tally = emptyTally(options.reconcilers);
+}): Promise<{ run: string; dryRun: boolean; messages: DlqMessageOutcome[]; unretained: number; keys: KeyCounts }> {
+  const tally = new Tally(options.reconcilers);
   const messages: DlqMessageOutcome[] = [];
   for (let receive = 0; receive < (options.maxReceives ?? Number.POSITIVE_INFINITY); receive += 1) {
     const out = await options.sqs.send(new ReceiveMessageCommand({ QueueUrl: options.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 300 }));
@@ -143,7 +145,7 @@ export async function runDlqRedrive(options: {
         continue;
       }
       const result = await reconcileKeys(options.reconcilers, keys, { kind: 'redrive', run: options.run }, { dryRun: options.dryRun ?? false });
-      tally = addTally(tally, result);
+      tally.add(result);
       if (options.dryRun) messages.push({ messageId: id, ...where, keys: keys.length, outcome: 'would-redrive' });
       else if (result.failures.length > 0) messages.push({ messageId: id, ...where, keys: keys.length, outcome: 'left', error: `${result.failures.length} key(s) failed` });
       else {
@@ -153,5 +155,5 @@ export async function runDlqRedrive(options: {
     }
   }
   const unretained = messages.filter((m) => m.error?.startsWith('the stream no longer retains')).length;
-  return { run: options.run, dryRun: options.dryRun ?? false, messages, unretained, keys: tally };
+  return { run: options.run, dryRun: options.dryRun ?? false, messages, unretained, keys: tally.counts() };
 }

@@ -1,24 +1,16 @@
 /**
- * A table scan in parallel segments with a read-rate limit and an optional per-segment
- * checkpoint (the LastEvaluatedKey after each page whose items were handled), so a killed
- * run resumes where each segment stopped.
+ * A table scan in parallel segments with a read-rate limit. The caller decides what a page
+ * means and keeps its own checkpoint: each segment starts at a given position and, after a
+ * page was handled, reports the position it moved to (`afterPage`), so a killed run resumes
+ * where each segment stopped. Used by backfill, audit and the matcher takeover alike.
  */
 import { DescribeTableCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { existsSync, readFileSync } from 'node:fs';
 import { decodeImage, type Item } from '../lambda/shared/decode';
-import { UsageError, writeFileAtomic } from './common';
 
 export type StartKey = Record<string, AttributeValue>;
 
-/** Where each segment of one scan stands. */
-export interface Checkpoint {
-  readonly version: 1;
-  readonly table: string;
-  readonly segments: number;
-  readonly run: string;
-  /** Per segment: null before its first page; the key to resume from; 'done' when finished. */
-  readonly positions: (StartKey | null | 'done')[];
-}
+/** Where one segment stands: null before its first page, the key to resume from, or 'done'. */
+export type Position = StartKey | null | 'done';
 
 /** Limits reads to `perSecond` items (0: unlimited), across all segments. */
 export class RateLimiter {
@@ -38,23 +30,32 @@ export class RateLimiter {
   }
 }
 
+/** A server-side filter (values already in DynamoDB's attribute-value form). */
+export interface ScanFilter {
+  readonly expression: string;
+  readonly names?: Record<string, string>;
+  readonly values?: Record<string, AttributeValue>;
+}
+
 export interface ScanOptions {
   readonly client: DynamoDBClient;
   readonly tableName: string;
   readonly segments: number;
-  /** Items per second over all segments; 0 or absent: unlimited. */
+  /** Items read per second over all segments; 0 or absent: unlimited. */
   readonly rate?: number;
-  /** Read only the keys (backfill needs nothing else). */
-  readonly keysOnly?: boolean;
+  /** Attributes to read (e.g. ['PK', 'SK'] for a backfill); absent: whole items. */
+  readonly attributes?: readonly string[];
+  readonly filter?: ScanFilter;
   readonly consistent?: boolean;
   /** Page size (Scan's Limit). */
   readonly pageSize?: number;
-  /** Resume from and keep this checkpoint file. */
-  readonly checkpointFile?: string;
-  readonly run: string;
-  /** Handles one page; the checkpoint moves past the page only after this resolves. */
+  /** Each segment's starting position (a checkpoint's); absent: every segment from its beginning. */
+  readonly start?: readonly Position[];
+  /** Handles one page. */
   readonly onPage: (segment: number, items: Item[]) => Promise<void>;
-  /** Stop cleanly before the next page (the checkpoint keeps what was done). */
+  /** After `onPage` resolved: where the segment now stands (the caller saves its checkpoint here). */
+  readonly afterPage?: (segment: number, next: Position) => Promise<void>;
+  /** Stop cleanly before the next page of each segment. */
   readonly signal?: AbortSignal;
 }
 
@@ -63,22 +64,7 @@ export interface ScanResult {
   readonly items: number;
   /** False when stopped by the signal before every segment finished. */
   readonly complete: boolean;
-  /** True when a checkpoint file was read and the scan continued from it. */
-  readonly resumed: boolean;
-}
-
-export function loadCheckpoint(file: string, table: string, segments: number): Checkpoint | undefined {
-  if (!existsSync(file)) return undefined;
-  let parsed: Checkpoint;
-  try {
-    parsed = JSON.parse(readFileSync(file, 'utf8')) as Checkpoint;
-  } catch (error) {
-    throw new UsageError(`checkpoint ${file} is not valid JSON (${(error as Error).message}); delete it to start over`);
-  }
-  if (parsed.version !== 1 || !Array.isArray(parsed.positions)) throw new UsageError(`checkpoint ${file} is not a backfill checkpoint`);
-  if (parsed.table !== table) throw new UsageError(`checkpoint ${file} belongs to table ${parsed.table}, not ${table}`);
-  if (parsed.segments !== segments) throw new UsageError(`checkpoint ${file} was written with --segments ${parsed.segments}; resume with the same value`);
-  return parsed;
+  readonly positions: readonly Position[];
 }
 
 /** The table's approximate item count (DescribeTable; refreshed by DynamoDB about every 6 hours), for progress. */
@@ -87,27 +73,39 @@ export async function approximateItemCount(client: DynamoDBClient, tableName: st
   return out.Table?.ItemCount ?? 0;
 }
 
+function projection(attributes: readonly string[] | undefined, filter: ScanFilter | undefined) {
+  const names: Record<string, string> = { ...filter?.names };
+  const expression = attributes?.map((a, i) => {
+    names[`#p${i}`] = a;
+    return `#p${i}`;
+  });
+  return {
+    ...(expression && { ProjectionExpression: expression.join(', ') }),
+    ...(filter && { FilterExpression: filter.expression }),
+    ...(Object.keys(names).length > 0 && { ExpressionAttributeNames: names }),
+    ...(filter?.values && { ExpressionAttributeValues: filter.values }),
+  };
+}
+
+/**
+ * Scans every segment to its end (or until `signal`). When a page fails, the other segments
+ * stop before their next page and the scan rejects with that error once they have; nothing
+ * keeps running behind the caller's back.
+ */
 export async function scanSegments(options: ScanOptions): Promise<ScanResult> {
   const { client, tableName, segments } = options;
-  const previous = options.checkpointFile ? loadCheckpoint(options.checkpointFile, tableName, segments) : undefined;
-  const positions: Checkpoint['positions'] = previous ? [...previous.positions] : Array.from({ length: segments }, () => null);
+  if (options.start && options.start.length !== segments) throw new Error(`scan: ${options.start.length} start positions for ${segments} segments`);
+  const positions: Position[] = options.start ? [...options.start] : Array.from({ length: segments }, () => null);
   const limiter = new RateLimiter(options.rate ?? 0);
+  const request = projection(options.attributes, options.filter);
   let pages = 0;
   let items = 0;
-  let saving = Promise.resolve();
-  const save = () => {
-    if (!options.checkpointFile) return Promise.resolve();
-    const checkpoint: Checkpoint = { version: 1, table: tableName, segments, run: previous?.run ?? options.run, positions: [...positions] };
-    const file = options.checkpointFile;
-    // Writes are chained: segments finish pages concurrently, the file must end with the latest state.
-    saving = saving.then(() => writeFileAtomic(file, `${JSON.stringify(checkpoint)}\n`));
-    return saving;
-  };
+  let failed = false;
 
   const scanOne = async (segment: number) => {
-    let position = positions[segment];
+    let position = positions[segment]!;
     while (position !== 'done') {
-      if (options.signal?.aborted) return;
+      if (options.signal?.aborted || failed) return;
       const page = await client.send(
         new ScanCommand({
           TableName: tableName,
@@ -115,34 +113,44 @@ export async function scanSegments(options: ScanOptions): Promise<ScanResult> {
           TotalSegments: segments,
           ConsistentRead: options.consistent ?? false,
           ...(options.pageSize && { Limit: options.pageSize }),
-          ...(options.keysOnly && { ProjectionExpression: '#pk, #sk', ExpressionAttributeNames: { '#pk': 'PK', '#sk': 'SK' } }),
+          ...request,
           ...(position && { ExclusiveStartKey: position }),
         }),
       );
       const rows = (page.Items ?? []).map((item) => decodeImage(item));
-      await limiter.take(Math.max(1, rows.length));
+      // A filtered page costs what it read, not what it returned.
+      await limiter.take(Math.max(1, page.ScannedCount ?? rows.length));
       await options.onPage(segment, rows);
       pages += 1;
       items += rows.length;
       position = page.LastEvaluatedKey ?? 'done';
       positions[segment] = position;
-      await save();
+      await options.afterPage?.(segment, position);
     }
   };
 
-  await Promise.all(Array.from({ length: segments }, (_, s) => scanOne(s)));
-  await saving;
-  return { pages, items, complete: positions.every((p) => p === 'done'), resumed: previous !== undefined };
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: segments }, (_, s) =>
+      scanOne(s).catch((error: unknown) => {
+        failed = true;
+        throw error;
+      }),
+    ),
+  );
+  const rejected = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (rejected) throw rejected.reason;
+  return { pages, items, complete: positions.every((p) => p === 'done'), positions };
 }
 
-/** Every row of the table (parallel segments), for the audit. */
-export async function scanRows(options: Omit<ScanOptions, 'onPage' | 'checkpointFile' | 'keysOnly'> & { onProgress?: (items: number) => void }): Promise<Item[]> {
+/** Every row of the table (parallel segments), for the audit. `run` is accepted for older callers and unused. */
+export async function scanRows(options: Omit<ScanOptions, 'onPage' | 'afterPage' | 'start'> & { readonly run?: string; readonly onProgress?: (items: number) => void }): Promise<Item[]> {
   const rows: Item[] = [];
+  const { run: _run, onProgress, ...scan } = options;
   await scanSegments({
-    ...options,
+    ...scan,
     onPage: async (_, page) => {
       rows.push(...page);
-      options.onProgress?.(rows.length);
+      onProgress?.(rows.length);
     },
   });
   return rows;

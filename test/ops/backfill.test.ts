@@ -43,7 +43,7 @@ describe('ops backfill on a table that predates its stream', () => {
       await writer;
       await pipeline.drain();
       expect(report.complete).toBe(true);
-      expect(report.keys.failures).toEqual([]);
+      expect(report.failed).toEqual({ count: 0, keys: [] });
       expect(report.keys.seen).toBeGreaterThanOrEqual(dataset.rows.length - dataset.changes.length);
       for (const name of ['typesense-sync', 'image-sync', 'faa-matcher-sync'] as const) expect(report.keys.subsystems[name]!.changed).toBeGreaterThan(0);
       const final = await pipeline.report();
@@ -68,7 +68,7 @@ describe('ops backfill on a table that predates its stream', () => {
       const first = await runBackfill({ ...common, run: 'b1', signal: kill.signal, onProgress: () => (++pages === 3 ? kill.abort() : undefined) });
       expect(first.complete).toBe(false);
       const saved = JSON.parse(readFileSync(checkpointFile, 'utf8'));
-      expect(saved).toMatchObject({ version: 1, table: tableName, segments: 2, run: 'b1' });
+      expect(saved).toMatchObject({ version: 2, table: tableName, segments: 2, run: 'b1', scope: { subsystems: ['image-sync', 'faa-matcher-sync'], takeover: false }, failed: [] });
       expect(saved.positions.some((p: unknown) => p !== null && p !== 'done')).toBe(true);
 
       const second = await runBackfill({ ...common, run: 'b2' });
