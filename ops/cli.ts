@@ -1,8 +1,9 @@
 /**
  * The operations CLI: `npm run ops -- <command> [options]`. A thin shell: it parses the
- * command line, builds the SDK clients (standard credential and region resolution), runs the
- * command's function and prints its report. Exit 0: all is well; 1: drift found or some keys
- * failed; 2: usage error (one line, never a stack trace).
+ * command line, builds the SDK clients (ops/aws.ts: standard region and credentials; a local
+ * engine with --endpoint needs no AWS configuration), runs the command's function and prints
+ * its report. Exit status: 0 all is well; 1 drift found or some keys failed; 2 usage error;
+ * 3 could not run (ops/run-errors.ts). Every error is one line starting `ops: `.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
@@ -13,14 +14,18 @@ import { parseArgs } from 'node:util';
 import { prepareTakeover } from '../lambda/faa-matcher-sync/takeover';
 import type { Invariant } from './invariants';
 import { runAudit } from './audit';
-import { runBackfill } from './backfill';
+import { credentialsFor, nameFailedRequests, resolveRegion } from './aws';
+import { backfillIsClean, runBackfill } from './backfill';
 import { dropSdkNodeVersionWarning, errorMessage, processIo, runId, stderrLogger, UsageError, type OpsIo } from './common';
 import { folderStore, parseFrom, s3Store } from './failure-store';
 import { HELP } from './help';
+import { matcherTableScan } from './matcher-scan';
+import { checkQueue } from './preflight';
 import { formatReport } from './report';
 import { progressBar } from './progress';
 import { createReconcilers, parseSubsystems } from './reconcile';
 import { runDlqRedrive, runRedrive } from './redrive';
+import { describeFailure, type RunPlace } from './run-errors';
 import { approximateItemCount } from './scan';
 import { apiKeyFromEnv, readTypesenseIndex } from './typesense';
 
@@ -35,9 +40,12 @@ const COMMON = {
 
 const OPTIONS = {
   audit: { ...COMMON, segments: { type: 'string' }, rate: { type: 'string' }, only: { type: 'string' }, 'typesense-url': { type: 'string' }, 'typesense-api-key-env': { type: 'string' }, repair: { type: 'boolean' }, 'queue-url': { type: 'string' } },
-  backfill: { ...COMMON, segments: { type: 'string' }, rate: { type: 'string' }, 'page-size': { type: 'string' }, subsystems: { type: 'string' }, 'queue-url': { type: 'string' }, checkpoint: { type: 'string' }, 'dry-run': { type: 'boolean' }, takeover: { type: 'boolean' } },
+  backfill: {
+    ...COMMON, segments: { type: 'string' }, rate: { type: 'string' }, 'page-size': { type: 'string' }, subsystems: { type: 'string' }, 'queue-url': { type: 'string' }, checkpoint: { type: 'string' },
+    'dry-run': { type: 'boolean' }, takeover: { type: 'boolean' }, 'max-failed-keys': { type: 'string' }, 'failed-keys': { type: 'string' },
+  },
   redrive: { ...COMMON, from: { type: 'string' }, 's3-endpoint': { type: 'string' }, keep: { type: 'boolean' }, 'dlq-url': { type: 'string' }, subsystems: { type: 'string' }, 'queue-url': { type: 'string' }, 'dry-run': { type: 'boolean' } },
-  takeover: { ...COMMON, 'subtract-contributions': { type: 'boolean' } },
+  takeover: { ...COMMON, segments: { type: 'string' }, rate: { type: 'string' }, 'subtract-contributions': { type: 'boolean' } },
 } as const;
 
 type Command = keyof typeof OPTIONS;
@@ -49,6 +57,20 @@ function positiveInt(values: Values, name: string, fallback?: number): number | 
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer (got ${JSON.stringify(text)})`);
   return n;
+}
+
+/** An endpoint option: an http(s) URL, checked before any client exists. */
+function endpointOption(values: Values, name: string): string | undefined {
+  const text = values[name] as string | undefined;
+  if (text === undefined) return undefined;
+  let protocol = '';
+  try {
+    protocol = new URL(text).protocol;
+  } catch {
+    // reported below
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') throw new UsageError(`--${name} must be an http(s) URL such as http://127.0.0.1:8000 (got ${JSON.stringify(text)})`);
+  return text;
 }
 
 function parseOnly(text: string | undefined): Set<Invariant> {
@@ -84,14 +106,18 @@ function validate(command: Command, values: Values, positionals: readonly string
     throw new UsageError('--queue-url is required to trigger typesense-sync (or leave it out of --subsystems)');
   }
   return {
+    endpoint: endpointOption(values, 'endpoint'),
+    s3Endpoint: endpointOption(values, 's3-endpoint'),
     segments: positiveInt(values, 'segments', 4)!,
     rate: positiveInt(values, 'rate', 0),
     pageSize: positiveInt(values, 'page-size'),
+    maxFailedKeys: positiveInt(values, 'max-failed-keys'),
     only: parseOnly(values.only as string | undefined),
     url,
     apiKey: url ? apiKeyFromEnv(values['typesense-api-key-env'] as string | undefined, env) : undefined,
     subsystems,
     dryRun,
+    queueUrl,
     dlqUrl,
     source: from ? parseFrom(from) : undefined,
   };
@@ -99,6 +125,7 @@ function validate(command: Command, values: Values, positionals: readonly string
 
 export async function main(argv: readonly string[], io: OpsIo = processIo, env: NodeJS.ProcessEnv = process.env, signal?: AbortSignal): Promise<number> {
   const [command, ...args] = argv;
+  let place: RunPlace = {};
   try {
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
       io.stdout(`${HELP.main}\n`);
@@ -113,14 +140,16 @@ export async function main(argv: readonly string[], io: OpsIo = processIo, env: 
     const tableName = values.table as string | undefined;
     if (!tableName) throw new UsageError(`${command}: --table is required`);
     const settings = validate(command as Command, values, positionals, env);
-    const endpoint = values.endpoint as string | undefined;
-    const region = values.region as string | undefined;
-    const clientConfig = { ...(endpoint && { endpoint }), ...(region && { region }) };
-    const client = new DynamoDBClient(clientConfig);
+    const { endpoint, s3Endpoint, queueUrl } = settings;
+    const region = await resolveRegion(values.region as string | undefined, Boolean(endpoint));
+    place = { ...(endpoint && { endpoint }), region };
+    const credentials = credentialsFor(Boolean(endpoint), region);
+    const clientConfig = { region, ...(endpoint && { endpoint }), ...(credentials && { credentials }) };
+    const client = nameFailedRequests(new DynamoDBClient(clientConfig), 'DynamoDB');
     const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     const logger = stderrLogger(io, values.verbose ? 'info' : 'warn');
-    const sqs = new SQSClient(region ? { region } : {});
-    const queueUrl = values['queue-url'] as string | undefined;
+    // The search queue's endpoint comes from the SDK's standard configuration (AWS_ENDPOINT_URL_SQS).
+    const sqs = nameFailedRequests(new SQSClient({ region, ...(credentials && { credentials }) }), 'SQS');
     const json = Boolean(values.json);
     const print = (kind: string, report: object) => io.stdout(json ? `${JSON.stringify(report)}\n` : `${formatReport(kind, report)}\n`);
     try {
@@ -131,6 +160,7 @@ export async function main(argv: readonly string[], io: OpsIo = processIo, env: 
             ? { reconcilers: createReconcilers({ doc, tableName, logger, subsystems: queueUrl ? ['typesense-sync', 'image-sync', 'faa-matcher-sync'] : ['image-sync', 'faa-matcher-sync'], sqs, ...(queueUrl && { queueUrl }) }), run: runId('repair') }
             : undefined;
           const bar = progressBar(io, 'audit: scanning', await approximateItemCount(client, tableName));
+          if (repair && queueUrl) await checkQueue(sqs, queueUrl);
           const report = await runAudit({
             client,
             tableName,
@@ -150,36 +180,46 @@ export async function main(argv: readonly string[], io: OpsIo = processIo, env: 
           // A dry run sends nothing, so it needs no queue.
           const reconcilers = createReconcilers({ doc, tableName, logger, subsystems, sqs, ...((queueUrl ?? (dryRun ? 'dry-run' : undefined)) && { queueUrl: queueUrl ?? 'dry-run' }) });
           const bar = progressBar(io, 'backfill', await approximateItemCount(client, tableName));
+          if (queueUrl && !dryRun && subsystems.includes('typesense-sync')) await checkQueue(sqs, queueUrl);
           const report = await runBackfill({
             client, doc, tableName, logger, reconcilers, dryRun,
             run: runId('backfill'),
             segments: settings.segments,
             rate: settings.rate,
             ...(settings.pageSize && { pageSize: settings.pageSize }),
+            ...(settings.maxFailedKeys && { maxFailedKeys: settings.maxFailedKeys }),
             ...(values.checkpoint !== undefined && { checkpointFile: values.checkpoint as string }),
+            ...(values['failed-keys'] !== undefined && { failedKeysFile: values['failed-keys'] as string }),
             takeover: Boolean(values.takeover),
             ...(signal && { signal }),
             onProgress: (n) => bar.update(n),
           });
           bar.finish();
           print('backfill', report);
-          return report.complete && report.keys.failures.length === 0 ? 0 : 1;
+          if (report.takeoverRefused) io.stderr(`ops: ${report.takeoverRefused}\n`);
+          return backfillIsClean(report) ? 0 : 1;
         }
         case 'redrive': {
           const { subsystems, dryRun, dlqUrl, source } = settings;
           const reconcilers = createReconcilers({ doc, tableName, logger, subsystems, sqs, ...((queueUrl ?? (dryRun ? 'dry-run' : undefined)) && { queueUrl: queueUrl ?? 'dry-run' }) });
           const run = runId('redrive');
+          await approximateItemCount(client, tableName); // the table exists and answers
+          if (queueUrl && !dryRun && subsystems.includes('typesense-sync')) await checkQueue(sqs, queueUrl);
           if (dlqUrl) {
-            const streams = new DynamoDBStreamsClient(clientConfig);
-            const report = await runDlqRedrive({ sqs, queueUrl: dlqUrl, streams, reconcilers, run, dryRun });
-            print('redrive', report);
-            return report.messages.some((m) => m.outcome === 'left') ? 1 : 0;
+            const streams = nameFailedRequests(new DynamoDBStreamsClient(clientConfig), 'DynamoDB Streams');
+            try {
+              const report = await runDlqRedrive({ sqs, queueUrl: dlqUrl, streams, reconcilers, run, dryRun });
+              print('redrive', report);
+              return report.messages.some((m) => m.outcome === 'left') ? 1 : 0;
+            } finally {
+              streams.destroy();
+            }
           }
-          const s3Endpoint = values['s3-endpoint'] as string | undefined;
+          const s3Credentials = credentialsFor(Boolean(s3Endpoint), region);
           const store =
             source!.kind === 'folder'
               ? folderStore(source!.dir)
-              : s3Store(new S3Client({ ...(region && { region }), ...(s3Endpoint && { endpoint: s3Endpoint, forcePathStyle: true }) }), source!.bucket, source!.prefix);
+              : s3Store(nameFailedRequests(new S3Client({ region, ...(s3Credentials && { credentials: s3Credentials }), ...(s3Endpoint && { endpoint: s3Endpoint, forcePathStyle: true }) }), 'S3'), source!.bucket, source!.prefix);
           const bar = progressBar(io, 'redrive: objects', 0);
           const report = await runRedrive({ store, reconcilers, run, dryRun, keep: Boolean(values.keep), onProgress: (n) => bar.update(n) });
           bar.finish();
@@ -187,8 +227,10 @@ export async function main(argv: readonly string[], io: OpsIo = processIo, env: 
           return report.objects.some((o) => o.outcome === 'left') ? 1 : 0;
         }
         case 'takeover': {
+          await approximateItemCount(client, tableName); // the table exists and answers
           const existingContributions = values['subtract-contributions'] ? 'subtract' : 'refuse';
-          const report = await prepareTakeover({ doc, tableName, logger }, { existingContributions });
+          const scan = matcherTableScan({ client, tableName, segments: settings.segments, ...(settings.rate !== undefined && { rate: settings.rate }), ...(signal && { signal }) });
+          const report = await prepareTakeover({ doc, tableName, logger, scan }, { existingContributions });
           print('takeover', report);
           return 0;
         }
@@ -198,12 +240,9 @@ export async function main(argv: readonly string[], io: OpsIo = processIo, env: 
       sqs.destroy();
     }
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr(`ops: ${error.message}\n`);
-      return 2;
-    }
-    io.stderr(`ops ${command}: ${errorMessage(error).split('\n')[0]}\n`);
-    return 1;
+    const { code, line } = describeFailure(error, place);
+    io.stderr(`ops: ${line}\n`);
+    return code;
   }
   return 0;
 }

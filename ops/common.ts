@@ -1,5 +1,6 @@
 /**
- * What every ops command shares: the usage error (exit 2, one line), the output streams
+ * What every ops command shares: the usage error (exit 2, one line), the could-not-run
+ * error (exit 3, one line; ops/run-errors.ts maps SDK errors to it), the output streams
  * (stdout holds the result and nothing else; logs and progress go to stderr), a logger for
  * the reconcile paths that writes to stderr, and the atomic file write of checkpoints.
  */
@@ -9,6 +10,11 @@ import { renameSync, writeFileSync } from 'node:fs';
 /** A bad command line: the CLI prints the message alone on one line and exits 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+}
+
+/** The command could not do its work for a reason outside the data (exit 3); the message is the line. */
+export class CouldNotRunError extends Error {
+  override readonly name = 'CouldNotRunError';
 }
 
 export interface OpsIo {

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { contributionKey, matcherTupleKey } from '../../lambda/faa-matcher-sync/keys';
 import type { Item } from '../../lambda/shared/decode';
@@ -40,3 +41,12 @@ export const contribution = (sn: string, t: typeof T1 | null): Item => ({
   link_sk: link(sn).SK,
   ...(t && { ...t, tuple_pk: matcherTupleKey(t).PK, tuple_sk: matcherTupleKey(t).SK }),
 });
+
+/** An SDK request handler that answers every request with this HTTP response (an AWS error, as the service sends it). */
+export function answering(statusCode: number, headers: Record<string, string>, body: string) {
+  return {
+    handle: async () => ({ response: { statusCode, headers, body: Readable.from([Buffer.from(body)]) } }),
+    updateHttpClientConfig: () => undefined,
+    httpHandlerConfigs: () => ({}),
+  } as never;
+}

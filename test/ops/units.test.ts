@@ -1,4 +1,7 @@
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { TakeoverRefusedError } from '../../lambda/faa-matcher-sync/takeover';
 import { mockClient } from 'aws-sdk-client-mock';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,8 +9,13 @@ import { join } from 'node:path';
 import { keysOfFailureObject } from '../../ops/failure-record';
 import { parseFrom, s3Store } from '../../ops/failure-store';
 import { progressBar } from '../../ops/progress';
-import { loadCheckpoint, RateLimiter } from '../../ops/scan';
-import { captureIo } from './support';
+import { nameFailedRequests } from '../../ops/aws';
+import { Checkpoint } from '../../ops/checkpoint';
+import { CouldNotRunError, UsageError } from '../../ops/common';
+import { describeFailure, isNotThere } from '../../ops/run-errors';
+import { RateLimiter } from '../../ops/scan';
+import { Tally } from '../../ops/tally';
+import { answering, captureIo } from './support';
 
 const record = (keys: [string, string][], payload: 'string' | 'object' | 'none' = 'string') => {
   const event = { Records: keys.map(([PK, SK], i) => ({ eventID: `e${i}`, eventName: 'MODIFY', dynamodb: { Keys: { PK: { S: PK }, SK: { S: SK } } } })) };
@@ -81,18 +89,53 @@ describe('scan helpers', () => {
     expect(waits).toHaveLength(2);
   });
 
-  it('a checkpoint from another table or segment count is refused with a usage error', () => {
+  it('a checkpoint keeps positions and failed keys; from another table, segment count, --subsystems or --takeover it is a usage error', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ops-cp-'));
     try {
       const file = join(dir, 'cp.json');
-      writeFileSync(file, JSON.stringify({ version: 1, table: 't1', segments: 4, run: 'r', positions: [null, null, null, null] }));
-      expect(loadCheckpoint(file, 't1', 4)).toMatchObject({ run: 'r' });
-      expect(() => loadCheckpoint(file, 't2', 4)).toThrow(`checkpoint ${file} belongs to table t1, not t2`);
-      expect(() => loadCheckpoint(file, 't1', 2)).toThrow(`checkpoint ${file} was written with --segments 4; resume with the same value`);
-      expect(loadCheckpoint(join(dir, 'none.json'), 't1', 4)).toBeUndefined();
+      const scope = { subsystems: ['image-sync', 'faa-matcher-sync'] as const, takeover: false };
+      const first = Checkpoint.open(file, { table: 't1', segments: 2, scope: { ...scope, subsystems: [...scope.subsystems] } }, 'r1');
+      expect(first.resumed).toBe(false);
+      first.positions[0] = { PK: { S: 'P' }, SK: { S: 'S' } };
+      first.positions[1] = 'done';
+      first.recordFailures([{ subsystem: 'faa-matcher-sync', pk: 'FAA#LINKS', sk: 'L1', error: 'boom' }, { subsystem: 'image-sync', pk: 'I', sk: 'IMG#1', error: 'x' }]);
+      first.recordFailures([{ subsystem: 'faa-matcher-sync', pk: 'FAA#LINKS', sk: 'L1', error: 'boom again' }]);
+      await first.save();
+
+      // Subsystems in another order are the same scope.
+      const again = Checkpoint.open(file, { table: 't1', segments: 2, scope: { subsystems: ['faa-matcher-sync', 'image-sync'], takeover: false } }, 'r2');
+      expect(again).toMatchObject({ resumed: true, run: 'r1', positions: [{ PK: { S: 'P' }, SK: { S: 'S' } }, 'done'] });
+      expect(again.failed()).toEqual([{ subsystem: 'image-sync', pk: 'I', sk: 'IMG#1', error: 'x' }, { subsystem: 'faa-matcher-sync', pk: 'FAA#LINKS', sk: 'L1', error: 'boom again' }]);
+      again.clearFailure({ subsystem: 'image-sync', pk: 'I', sk: 'IMG#1' });
+      expect(again.failedCount).toBe(1);
+
+      const open = (table: string, segments: number, subsystems: string[], takeover = false) => () => Checkpoint.open(file, { table, segments, scope: { subsystems: subsystems as never, takeover } }, 'r3');
+      expect(open('t2', 2, ['image-sync', 'faa-matcher-sync'])).toThrow(new UsageError(`checkpoint ${file} belongs to table t1, not t2; delete it to start over`));
+      expect(open('t1', 4, ['image-sync', 'faa-matcher-sync'])).toThrow(`checkpoint ${file} was written with --segments 2; resume with the same value, or delete ${file} to start over`);
+      expect(open('t1', 2, ['faa-matcher-sync'])).toThrow(`checkpoint ${file} was written with --subsystems image-sync,faa-matcher-sync; resume with the same value, or delete ${file} to start over`);
+      expect(open('t1', 2, ['image-sync', 'faa-matcher-sync'], true)).toThrow(`checkpoint ${file} was written without --takeover; resume with the same value, or delete ${file} to start over`);
+      expect(open('t1', 2, ['image-sync', 'faa-matcher-sync'], true)).toThrow(UsageError);
+
+      writeFileSync(file, JSON.stringify({ version: 1, table: 't1', segments: 2, run: 'r', positions: [null, null] }));
+      expect(open('t1', 2, ['image-sync'])).toThrow(`checkpoint ${file} was written by ddb-stream-fanout 0.2.0, which did not record failed keys; delete it and run the backfill again`);
+      writeFileSync(file, '{"version":2}');
+      expect(open('t1', 2, ['image-sync'])).toThrow(`checkpoint ${file} is not a backfill checkpoint; delete it to start over`);
+      writeFileSync(file, '{');
+      expect(open('t1', 2, ['image-sync'])).toThrow(/is not valid JSON/);
+      expect(Checkpoint.open(join(dir, 'none.json'), { table: 't1', segments: 2, scope: { subsystems: ['image-sync'], takeover: false } }, 'r').resumed).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('Tally adds pages in place, counts every failure and keeps the first N', () => {
+    const written: string[] = [];
+    const tally = new Tally({ 'image-sync': {} as never }, 2, (f) => written.push(f.sk));
+    for (let page = 0; page < 3; page += 1) {
+      tally.add({ seen: 10, subsystems: { 'image-sync': { keys: 4, changed: 1, failed: 2 } }, failures: [0, 1].map((i) => ({ subsystem: 'image-sync' as const, pk: 'P', sk: `S${page}${i}`, error: 'e' })) });
+    }
+    expect(tally.counts()).toEqual({ seen: 30, subsystems: { 'image-sync': { keys: 12, changed: 3, failed: 6 } }, failed: 6, failures: [expect.objectContaining({ sk: 'S00' }), expect.objectContaining({ sk: 'S01' })] });
+    expect(written).toEqual(['S00', 'S01', 'S10', 'S11', 'S20', 'S21']);
   });
 
   it('progress: a bar on a terminal, nothing when stderr is not one', () => {
@@ -107,5 +150,41 @@ describe('scan helpers', () => {
     silent.update(50);
     silent.finish();
     expect(pipe.err).toEqual([]);
+  });
+});
+
+describe('exit status and the one line of a failed run', () => {
+  const credentials = { accessKeyId: 'a', secretAccessKey: 'b' };
+  const json = { 'content-type': 'application/x-amz-json-1.0' };
+  const failureOf = async (send: () => Promise<unknown>) => send().then(() => { throw new Error('expected a failure'); }, (error: unknown) => describeFailure(error, { region: 'eu-west-1' }));
+
+  it('SDK errors as the services send them: one line naming the resource, exit 3', async () => {
+    const dynamo = (type: string) => nameFailedRequests(new DynamoDBClient({ region: 'eu-west-1', credentials, requestHandler: answering(400, json, JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message: 'no' })) }), 'DynamoDB');
+    expect(await failureOf(() => dynamo('AccessDeniedException').send(new DescribeTableCommand({ TableName: 'platform' })))).toEqual({ code: 3, line: 'could not run: permission denied: DynamoDB DescribeTable on platform (AccessDeniedException)' });
+    expect(await failureOf(() => dynamo('UnrecognizedClientException').send(new DescribeTableCommand({ TableName: 'platform' })))).toEqual({ code: 3, line: 'could not run: DynamoDB at AWS eu-west-1 rejected the credentials (UnrecognizedClientException)' });
+    expect(await failureOf(() => dynamo('ResourceNotFoundException').send(new DescribeTableCommand({ TableName: 'platform' })))).toEqual({ code: 3, line: 'could not run: table platform not found at AWS eu-west-1 (ResourceNotFoundException)' });
+
+    const sqs = nameFailedRequests(new SQSClient({ region: 'eu-west-1', credentials, requestHandler: answering(400, { ...json, 'x-amzn-query-error': 'AWS.SimpleQueueService.NonExistentQueue;Sender' }, JSON.stringify({ __type: 'com.amazonaws.sqs#QueueDoesNotExist', message: 'The specified queue does not exist.' })) }), 'SQS');
+    const queue = 'https://sqs.eu-west-1.amazonaws.com/123456789012/search.fifo';
+    const missingQueue = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue })).catch((e: unknown) => e);
+    expect(isNotThere(missingQueue)).toBe(true);
+    expect(describeFailure(missingQueue)).toEqual({ code: 3, line: `could not run: queue ${queue} does not exist (QueueDoesNotExist)` });
+
+    const s3 = nameFailedRequests(new S3Client({ region: 'eu-west-1', credentials, requestHandler: answering(404, { 'content-type': 'application/xml' }, '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>') }), 'S3');
+    expect(await failureOf(() => s3.send(new ListObjectsV2Command({ Bucket: 'failures' })))).toEqual({ code: 3, line: 'could not run: bucket failures not found (NoSuchBucket)' });
+  });
+
+  it('no credentials: exit 3 naming what to set; a permission refusal is not "not there"', () => {
+    const noCredentials = Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
+    expect(describeFailure(noCredentials)).toEqual({ code: 3, line: 'could not run: no AWS credentials found (CredentialsProviderError): set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give --endpoint for a local engine' });
+    expect(isNotThere(noCredentials)).toBe(true);
+    expect(isNotThere(Object.assign(new Error('no'), { name: 'AccessDeniedException' }))).toBe(false);
+  });
+
+  it('usage error 2, data refusal 1, could-not-run 3, anything else 3 with its name; always one line', () => {
+    expect(describeFailure(new UsageError('--segments must be a positive integer'))).toEqual({ code: 2, line: '--segments must be a positive integer' });
+    expect(describeFailure(new TakeoverRefusedError('takeover refused: 1 contribution row(s) exist'))).toEqual({ code: 1, line: 'takeover refused: 1 contribution row(s) exist' });
+    expect(describeFailure(new CouldNotRunError('no region'))).toEqual({ code: 3, line: 'could not run: no region' });
+    expect(describeFailure(new TypeError('x is not a function\n    at y (z.ts:1:1)'))).toEqual({ code: 3, line: 'could not run: TypeError: x is not a function' });
   });
 });
