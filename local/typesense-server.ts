@@ -18,7 +18,7 @@
  *
  * Every other request needs the X-TYPESENSE-API-KEY header (or the x-typesense-api-key
  * query parameter); without it: 401. Documents are validated against the collection schema
- * (local/typesense-store.ts). Fault hooks let tests inject 401/403/429/503 answers,
+ * (local/typesense-store.ts). Fault hooks let tests inject 401/403/404/429/503 answers,
  * connection resets, requests left unanswered (a client timeout), a rotated API key and
  * rejected import lines. It is a test double, not Typesense: no search, no persistence, no
  * clustering.
@@ -50,7 +50,7 @@ export interface LocalTypesense {
   /** The key the server accepts now (see rotateApiKey). */
   readonly apiKey: string;
   stop(): Promise<void>;
-  /** The next `count` authenticated requests answer `status` (e.g. 401, 403, 429, 503) without effect. */
+  /** The next `count` authenticated requests answer `status` (e.g. 401, 403, 404, 429, 503) without effect. */
   failNext(count: number, status: number): void;
   /** The next `count` requests get their connection reset (ECONNRESET on the client) without effect. */
   resetNext(count: number): void;
@@ -72,6 +72,7 @@ export interface LocalTypesense {
 const FAULT_MESSAGES: Readonly<Record<number, string>> = {
   401: 'Forbidden - a valid `x-typesense-api-key` header must be sent.',
   403: 'Forbidden - a valid `x-typesense-api-key` header must be sent.',
+  404: 'Not Found',
   429: 'Rate limit exceeded or blocked',
   503: 'Not Ready or Lagging',
 };

@@ -19,10 +19,14 @@ export interface ParsedTrigger {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-/** A message field quoted in a reason, bounded (a trigger holds keys; anything longer is not one). */
-const quote = (value: unknown) => {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+/**
+ * A bad message field as a reason names it: a number, boolean or null as is, anything else by
+ * its type and size only. The body is the sender's; it may hold anything, row values included.
+ */
+const quote = (value: unknown): string => {
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  if (typeof value === 'string') return `(a string of ${value.length} characters)`;
+  return `(${Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'an object' : typeof value})`;
 };
 
 function checkOrigin(origin: unknown): string | undefined {
