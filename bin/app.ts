@@ -1,17 +1,22 @@
 #!/usr/bin/env node
-import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
-import { ConfigError } from '../lib/config';
+import { App } from 'aws-cdk-lib';
+import { ConfigError, parseStreamArn } from '../lib/config';
 import { propsFromContext } from '../lib/context';
 import { StreamFanoutStack } from '../lib/stream-fanout-stack';
+import { acknowledgeFanoutFindings, addNagPacks } from './nag';
 
 const app = new App();
 try {
   const context = app.node.getAllContext() as Record<string, unknown>;
-  new StreamFanoutStack(app, (context.stackName as string | undefined) || 'StreamFanout', {
-    ...propsFromContext(context),
-    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  const props = propsFromContext(context);
+  // An existing table's stream fixes the region (a mapping reads streams of its own region only);
+  // otherwise the CLI's: the profile's or AWS_REGION. The account is always the credentials'.
+  const region = props.tableStreamArn === undefined ? process.env.CDK_DEFAULT_REGION : parseStreamArn(props.tableStreamArn).region;
+  const stack = new StreamFanoutStack(app, (context.stackName as string | undefined) || 'StreamFanout', {
+    ...props,
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region },
   });
+  acknowledgeFanoutFindings(stack.fanout);
 } catch (error) {
   // A configuration mistake is one line, not a stack trace (the CLI adds its own line after).
   if (!(error instanceof ConfigError)) throw error;
@@ -19,5 +24,5 @@ try {
   process.exit(2);
 }
 
-// cdk-nag: synth fails on any AwsSolutions finding that the stack has not acknowledged with a reason.
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+// cdk-nag (AwsSolutions and Serverless): synth fails on any finding not acknowledged with a reason.
+addNagPacks(app);

@@ -1,14 +1,15 @@
-import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
-import type { BuildOptions } from 'esbuild';
-import { join } from 'node:path';
+import type { BuildOptions, BuildResult } from 'esbuild';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import type { FunctionName } from './function-names';
 
 const ROOT = join(__dirname, '..');
 
 /**
- * How a Lambda entry is bundled, as plain data: the CDK functions (lib/stream-function.ts),
- * the bundle benchmark (bench/bundles.ts) and the Node 22 load test (test/bundles) all read it,
- * so what we measure is what we deploy.
+ * How a Lambda entry is bundled, as plain data: `npm run build` (the bundles the package
+ * ships), a synth in this repository (StreamFunction bundles from source), the bundle
+ * benchmark and the Node 22 load test all read it, so what we measure is what we deploy.
+ * Repository-only: an installed package deploys the prebuilt bundles and never loads esbuild.
  */
 export interface BundleSettings {
   readonly minify: boolean;
@@ -30,7 +31,7 @@ export interface BundleSettings {
   readonly alias: Readonly<Record<string, string>>;
 }
 
-/** The options the functions were deployed with before issue 12 §5 (the benchmark's baseline). */
+/** The options the functions were deployed with before 0.2.0 (the benchmark's baseline). */
 export const NAIVE_BUNDLE: BundleSettings = {
   minify: true,
   target: 'node22',
@@ -62,23 +63,6 @@ export const BUNDLE: BundleSettings = {
   alias: { '@aws-sdk/credential-provider-node': './lambda/shared/env-credentials.ts' },
 };
 
-/** CDK NodejsFunction bundling options for the settings (CDK runs esbuild in the project root). */
-export function cdkBundling(settings: BundleSettings = BUNDLE): BundlingOptions {
-  const alias = Object.entries(settings.alias).map(([name, file]) => `${name}=${file}`);
-  return {
-    minify: settings.minify,
-    target: settings.target,
-    format: settings.format === 'esm' ? OutputFormat.ESM : OutputFormat.CJS,
-    mainFields: [...settings.mainFields],
-    sourceMap: settings.sourceMap !== 'none',
-    ...(settings.sourceMap === 'none'
-      ? {}
-      : { sourceMapMode: settings.sourceMap === 'external' ? SourceMapMode.EXTERNAL : SourceMapMode.DEFAULT }),
-    externalModules: [...settings.externalModules],
-    ...(alias.length > 0 ? { esbuildArgs: { '--alias': alias } } : {}),
-  };
-}
-
 /** The function environment the settings need (merged into the function's own). */
 export function bundleEnvironment(settings: BundleSettings = BUNDLE): Record<string, string> {
   return settings.enableSourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {};
@@ -102,4 +86,33 @@ export function esbuildOptions(settings: BundleSettings, entry: string, outfile:
     metafile: true,
     logLevel: 'silent',
   };
+}
+
+/**
+ * Bundles one function (`lambda/<name>/index.ts`) into `outDir/index.js` (+ `index.js.map`)
+ * with the settings: what `npm run build` ships and what a synth in this repository deploys.
+ * esbuild is loaded here, on use, so the compiled construct never needs it.
+ */
+export function buildFunctionBundle(name: FunctionName, outDir: string, settings: BundleSettings = BUNDLE): BuildResult {
+  const { buildSync } = require('esbuild') as typeof import('esbuild');
+  const result = buildSync(esbuildOptions(settings, join(ROOT, 'lambda', name, 'index.ts'), join(outDir, 'index.js')));
+  // A warning (e.g. import.meta in a CJS bundle) is a bug in the bundle, not noise.
+  if (result.warnings.length > 0) {
+    throw new Error(`bundling ${name}: ${result.warnings.map((w) => `${w.location?.file ?? ''}: ${w.text}`).join('; ')}`);
+  }
+  rootRelativeSources(join(outDir, 'index.js.map'));
+  return result;
+}
+
+/**
+ * esbuild names a map's sources relative to the output folder, so the same bundle built in
+ * bundles/ and in cdk.out differed in its map (and its asset hash). Relative to the project
+ * root instead (`lambda/...`, `node_modules/...`), the map is the same wherever it is built;
+ * it still carries every source's content, so it maps a frame without the sources at hand.
+ */
+function rootRelativeSources(mapFile: string): void {
+  if (!existsSync(mapFile)) return;
+  const map = JSON.parse(readFileSync(mapFile, 'utf8')) as { sources: string[] };
+  map.sources = map.sources.map((source) => relative(ROOT, resolve(dirname(mapFile), source)).split(sep).join('/'));
+  writeFileSync(mapFile, JSON.stringify(map));
 }

@@ -5,3 +5,4 @@ export { DEFAULT_MAPPING_SETTINGS, type StreamMappingSettings } from './mapping-
 export { ConfigError, LOG_LEVELS, type LogLevel } from './config';
 export { CUSTOM_METRICS } from './dashboard';
 export { METRICS_NAMESPACE } from './stream-function';
+export { FUNCTION_NAMES, type FunctionName } from './function-names';

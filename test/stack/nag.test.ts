@@ -1,12 +1,12 @@
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { StreamFanout } from '../../lib/stream-fanout';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StreamFanoutStack, type StreamFanoutStackProps } from '../../lib/stream-fanout-stack';
+import { acknowledgeFanoutFindings, addNagPacks } from '../../bin/nag';
 import { testContext } from './synth';
 
 interface Violation {
@@ -15,13 +15,17 @@ interface Violation {
   violatingConstructs: Array<{ constructPath: string }>;
 }
 
-/** Synthesises with the AwsSolutions pack, as bin/app.ts does, and returns the validation report's violations. */
+/**
+ * Synthesises with the AwsSolutions and Serverless packs and the app's acknowledgements, as
+ * bin/app.ts does, and returns the validation report's violations.
+ */
 function synthWithNag(mutate?: (stack: StreamFanoutStack) => void, props: StreamFanoutStackProps = {}, build?: (app: App) => Stack) {
   const outdir = mkdtempSync(join(tmpdir(), 'nag-'));
   const app = new App({ outdir, context: testContext() });
   const stack = build?.(app) ?? new StreamFanoutStack(app, 'NagStack', { env: { account: '123456789012', region: 'eu-west-1' }, ...props });
+  if (!build && stack instanceof StreamFanoutStack) acknowledgeFanoutFindings(stack.fanout);
   if (stack instanceof StreamFanoutStack) mutate?.(stack);
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  addNagPacks(app);
   let error: Error | undefined;
   const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
   try {
@@ -38,26 +42,38 @@ function synthWithNag(mutate?: (stack: StreamFanoutStack) => void, props: Stream
   return { stack, error, violations };
 }
 
-describe('cdk-nag AwsSolutions', () => {
-  it('synthesises with zero unacknowledged errors', () => {
+const INDEXER = { typesenseNodes: ['https://search.example.com'], typesenseApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ts-AbCdEf' };
+
+describe('cdk-nag AwsSolutions and Serverless', () => {
+  it('synthesises with no unacknowledged finding, warnings included', () => {
     const { error, violations } = synthWithNag();
-    expect(violations.filter((v) => v.severity === 'error')).toEqual([]);
+    expect(violations).toEqual([]);
     expect(error).toBeUndefined();
   });
 
-  it('synthesises with the indexer with zero unacknowledged errors', () => {
-    const { error, violations } = synthWithNag(undefined, {
-      indexer: { typesenseNodes: ['https://search.example.com'], typesenseApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ts-AbCdEf' },
-    });
-    expect(violations.filter((v) => v.severity === 'error')).toEqual([]);
+  it('synthesises with the indexer with no unacknowledged finding', () => {
+    const { error, violations } = synthWithNag(undefined, { indexer: INDEXER });
+    expect(violations).toEqual([]);
     expect(error).toBeUndefined();
+  });
+
+  it('runs the Serverless pack: without the app\'s acknowledgements its findings on the DLQ and the SQS mapping fail synth', () => {
+    const { error, violations } = synthWithNag(undefined, {}, (app) => new StreamFanoutStack(app, 'Bare', { env: { account: '123456789012', region: 'eu-west-1' }, indexer: INDEXER }));
+    expect(error?.message).toMatch(/Serverless-SQSRedrivePolicy/);
+    const paths = violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} ${c.constructPath}`));
+    expect(paths.sort()).toEqual([
+      'Serverless-LambdaEventSourceMappingDestination Bare/Default/TypesenseIndexer/Function/Function/SqsEventSource:BareSearchActionsQueue075E0404/Resource',
+      'Serverless-SQSRedrivePolicy Bare/Default/SearchActionsDlq/Resource',
+    ]);
   });
 
   it("inside a team's own stack (other logical IDs) the acknowledgements still hold", () => {
     const { error, violations } = synthWithNag(undefined, {}, (app) => {
       const stack = new Stack(app, 'TeamStack', { env: { account: '123456789012', region: 'eu-west-1' } });
       const table = dynamodb.Table.fromTableAttributes(stack, 'T', { tableName: 'platform', tableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/platform/stream/x' });
-      new StreamFanout(stack, 'Search', { table });
+      // The function-level acknowledgements come with the construct; the search DLQ's and the
+      // indexer mapping's are the app's (bin/nag.ts), which a team running ServerlessChecks repeats.
+      acknowledgeFanoutFindings(new StreamFanout(stack, 'Search', { table, indexer: INDEXER }));
       return stack;
     });
     expect(violations.filter((v) => v.severity === 'error')).toEqual([]);
@@ -77,10 +93,11 @@ describe('cdk-nag AwsSolutions', () => {
       .findAll()
       .flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules').map((m) => ({ path: c.node.path, data: m.data as Record<string, string> })));
     const entries = acknowledged.flatMap(({ path, data }) => Object.entries(data).map(([rule, reason]) => ({ path, rule, reason })));
-    // Per stream role: IAM5 for ListStreams and for failure-object keys; L1 per function; S1 on the failure bucket.
-    expect(entries).toHaveLength(3 * 3 + 1);
+    // Per stream function: IAM5 for ListStreams and for failure-object keys, L1, and the three
+    // Serverless function rules; S1 on the failure bucket; SQSRedrivePolicy on the search DLQ.
+    expect(entries).toHaveLength(3 * 6 + 2);
     for (const { rule, reason } of entries) {
-      expect(rule).toMatch(/AwsSolutions-(IAM5\[Resource::\*\]|IAM5\[Resource::<StreamFailuresBucket\w+\.Arn>\/aws\/lambda\/\*\]|L1|S1)$/);
+      expect(rule).toMatch(/^(Annotation::)?(AwsSolutions-(IAM5\[Resource::\*\]|IAM5\[Resource::<StreamFailuresBucket\w+\.Arn>\/aws\/lambda\/\*\]|L1|S1)|Serverless-(LambdaDLQ|LambdaLatestVersion|LambdaTracing|SQSRedrivePolicy))$/);
       expect(reason.length).toBeGreaterThan(40);
     }
   });
