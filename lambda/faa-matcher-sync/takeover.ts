@@ -272,7 +272,9 @@ async function releaseRow(deps: TakeoverDeps, policy: RetryPolicy, scanned: Tupl
               }),
             );
     try {
-      tally.transientRetries += (await sendRetrying(deps, key, write)) - 1;
+      // Read the tally after the await: segments release concurrently.
+      const attempts = await sendRetrying(deps, key, write);
+      tally.transientRetries += attempts - 1;
       tally.released += 1;
       if (count === legacy) tally.deleted += 1;
       return;

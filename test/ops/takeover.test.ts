@@ -1,4 +1,4 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { matcherTupleKey } from '../../lambda/faa-matcher-sync/keys';
 import { prepareTakeover, TakeoverRefusedError } from '../../lambda/faa-matcher-sync/takeover';
 import { runAudit } from '../../ops/audit';
@@ -26,15 +26,9 @@ describe('matcher takeover: ops takeover prepare, then ops backfill --takeover',
     // The old worker counted 3 links: T1 twice, T2 once, and (wrongly) T2 once more.
     await putAll(table, [link('1'), link('2'), link('3', T2), tupleRow(T1, 2), tupleRow(T2, 2)]);
     const io = captureIo();
-    const env = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-    // The CLI resolves credentials and region the SDK's standard way: from the environment here.
-    const saved = { ...process.env };
-    Object.assign(process.env, env);
-    try {
-      expect(await main(['takeover', 'prepare', '--table', table.tableName, '--endpoint', table.endpoint, '--json'], io, env)).toBe(0);
-    } finally {
-      process.env = saved;
-    }
+    // With --endpoint the CLI needs no AWS configuration; prepare reads in parallel segments, rate-limited.
+    expect(await main(['takeover', 'prepare', '--table', table.tableName, '--endpoint', table.endpoint, '--segments', '3', '--rate', '1000', '--json'], io, {})).toBe(0);
+    expect(io.err).toEqual([]);
     expect(JSON.parse(io.out.join(''))).toMatchObject({ tuples: 2, marked: 2 });
     expect(await count(T2)).toMatchObject({ count: 2, legacy_count: 2 });
 
@@ -62,19 +56,46 @@ describe('matcher takeover: ops takeover prepare, then ops backfill --takeover',
   it('takeover prepare --subtract-contributions (upgrade from 0.1.0 after its own takeover): legacy = count minus contribution rows, then exact', async () => {
     // Links 1 and 2 on T1: link 1 has a 0.1.0 contribution row, link 2 was counted only in the tuple.
     await putAll(table, [link('1'), link('2'), tupleRow(T1, 2), contribution('1', T1)]);
-    const env = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
-    const saved = { ...process.env };
-    Object.assign(process.env, env);
-    try {
-      const args = ['takeover', 'prepare', '--table', table.tableName, '--endpoint', table.endpoint, '--json'];
-      expect(await main(args, captureIo(), env)).toBe(1); // refused (one line): contribution rows exist
-      expect(await main([...args, '--subtract-contributions'], captureIo(), env)).toBe(0);
-    } finally {
-      process.env = saved;
-    }
+    const args = ['takeover', 'prepare', '--table', table.tableName, '--endpoint', table.endpoint, '--json'];
+    const refused = captureIo();
+    expect(await main(args, refused, {})).toBe(1);
+    expect(refused.err).toEqual([
+      `ops: takeover refused: 1 contribution row(s) exist (first: ${contribution('1', T1).PK} ${contribution('1', T1).SK}); faa-matcher-sync already counts these links, a takeover would count them twice\n`,
+    ]);
+    expect(await main([...args, '--subtract-contributions'], captureIo(), {})).toBe(0);
     expect(await count(T1)).toMatchObject({ count: 2, legacy_count: 1 });
     expect((await backfill(true)).takeover).toMatchObject({ released: 1 });
     expect(await count(T1)).toMatchObject({ count: 2 });
+    expect((await runAudit({ client: table.client, tableName: table.tableName, segments: 2, only: new Set(['I3']) })).findings).toEqual([]);
+  });
+
+  it('a TransactionConflict on a tuple row (a matcher transaction holds it) is retried with backoff, not the end of the release', async () => {
+    await putAll(table, [link('1'), link('2', T2), tupleRow(T1, 1), tupleRow(T2, 1)]);
+    await prepareTakeover({ doc: table.doc, tableName: table.tableName, logger: quietLogger() });
+    const real = table.doc.send.bind(table.doc) as (c: unknown) => Promise<unknown>;
+    let conflicts = 0;
+    const sleeps: number[] = [];
+    const spy = jest.spyOn(table.doc, 'send').mockImplementation((async (command: unknown) => {
+      // The release's writes (conditioned on legacy_count), not the reconciles before them.
+      const releasing = (command instanceof UpdateCommand || command instanceof DeleteCommand) && String(command.input.ConditionExpression).includes('#legacy = :legacy');
+      if (releasing && conflicts < 2) {
+        conflicts += 1;
+        throw Object.assign(new Error('Transaction is ongoing for the item'), { name: 'TransactionConflictException' });
+      }
+      return real(command);
+    }) as never);
+    try {
+      const report = await runBackfill({
+        client: table.client, doc: table.doc, tableName: table.tableName, logger: quietLogger(), run: 'takeover-tc', segments: 2, takeover: true,
+        reconcilers: createReconcilers({ doc: table.doc, tableName: table.tableName, logger: quietLogger(), subsystems: ['faa-matcher-sync'] }),
+        release: { sleep: async (ms) => void sleeps.push(ms) },
+      });
+      expect(report.takeover).toMatchObject({ released: 2, transientRetries: 2, complete: true });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(sleeps).toHaveLength(2);
+    expect(await count(T1)).toEqual(expect.objectContaining({ count: 1 }));
     expect((await runAudit({ client: table.client, tableName: table.tableName, segments: 2, only: new Set(['I3']) })).findings).toEqual([]);
   });
 });
