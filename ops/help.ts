@@ -1,13 +1,16 @@
 /** Help text of each command (`ops <command> --help`). */
 export const COMMON = `Common options:
   --table NAME              the table (required)
-  --endpoint URL            DynamoDB (and Streams) endpoint, e.g. DynamoDB Local; default: AWS
+  --endpoint URL            DynamoDB (and Streams) endpoint, e.g. DynamoDB Local; default: AWS.
+                            With it no AWS configuration is needed: region us-east-1 and dummy
+                            credentials are used when none are configured
   --region REGION           default: the SDK's standard resolution (AWS_REGION, profile)
   --json                    print one JSON document on stdout and nothing else (logs go to stderr)
   --verbose                 log the reconcile paths' info lines to stderr
   --help                    this text
 Credentials and the SQS endpoint come from the SDK's standard resolution (env, profile, AWS_ENDPOINT_URL_SQS).
-Exit status: 0 all is well; 1 drift found or some keys failed; 2 usage error.`;
+Exit status: 0 all is well; 1 drift found or some keys failed; 2 usage error; 3 could not run
+(credentials, region, endpoint, table, queue, bucket, permissions). Errors are one line starting "ops: ".`;
 
 export const HELP: Record<string, string> = {
   main: `Usage: npm run ops -- <command> [options]   (or: stream-fanout-ops <command> [options])
@@ -50,11 +53,18 @@ writes and the stream runs (every reconcile reads the truth and conditions its w
   --segments N              parallel scan segments (default 4)
   --rate N                  read at most N keys per second (default: unlimited)
   --page-size N             keys per scan page (default: DynamoDB's 1 MB pages)
-  --checkpoint FILE         resume from FILE and keep it up to date (each segment's position,
-                            written atomically after each page's keys were reconciled)
-  --dry-run                 count what would be triggered; write nothing
-  --takeover                after a complete, clean pass, release the legacy counts that
-                            "ops takeover prepare" snapshotted (matcher takeover, step 3)
+  --checkpoint FILE         resume from FILE and keep it up to date (each segment's position and
+                            every key that failed, written atomically after each page). Running
+                            the same command again retries the failed keys first, then scans on;
+                            it exits 0 only once none still fails. Resume with the same
+                            --segments, --subsystems and --takeover (or delete FILE to start over)
+  --max-failed-keys N       stop scanning (keys kept) once N keys are failing (default 1000)
+  --failed-keys FILE        write every key still failing to FILE (JSON lines); the report names
+                            the first 100
+  --dry-run                 count what would be triggered; write nothing (no --checkpoint)
+  --takeover                after a complete pass in which every key reconciled, release the
+                            legacy counts that "ops takeover prepare" snapshotted (matcher
+                            takeover, step 4); refused (exit 1) while any key fails
 
 ${COMMON}`,
   redrive: `Usage: ops redrive --table NAME (--from SOURCE | --dlq-url URL) [options]
@@ -80,8 +90,9 @@ contribution rows). Procedure:
   2. ops takeover prepare   snapshot each tuple's count into legacy_count (refuses when
                             contribution rows exist: this matcher already counts);
   3. deploy this matcher (its stream mapping starts counting changes);
-  4. ops backfill --takeover --subsystems faa-matcher-sync
-                            reconcile every link, then subtract legacy_count from each tuple.
+  4. ops backfill --takeover --subsystems faa-matcher-sync --checkpoint FILE
+                            reconcile every link, then subtract legacy_count from each tuple
+                            (only once every link reconciled; run it again until it exits 0).
 
 Upgrading from 0.1.0 after it took over itself (it counted some links without contribution
 rows): stop its matcher mapping too, then run step 2 with --subtract-contributions, which
@@ -89,6 +100,8 @@ snapshots count minus the contribution rows naming each tuple.
 
   --subtract-contributions  existing contribution rows belong to a stopped matcher: subtract
                             them instead of refusing
+  --segments N              parallel scan segments (default 4)
+  --rate N                  read at most N items per second (default: unlimited)
 
 ${COMMON}`,
 };
