@@ -4,8 +4,7 @@
  */
 import { requireEnv } from '../shared/env';
 import { parseRowKinds, type RowKindName } from '../shared/row-kinds';
-import { DEFAULT_RETENTION_DAYS } from './handler';
-import { CHANGE_SOURCES, type ChangeSource } from './history-table';
+import { CHANGE_SOURCES, DEFAULT_RETENTION_DAYS, type ChangeSource } from './history-table';
 import { SENSITIVE_MODES, type SensitiveMode } from './sensitive';
 
 export const AUDIT_ENV = {

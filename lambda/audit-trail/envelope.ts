@@ -29,6 +29,12 @@ export interface DataKeyOpener {
   decryptDataKey(encrypted: Uint8Array, keyId: string): Promise<Uint8Array>;
 }
 
+/**
+ * Every data key of the trail is made and opened with this KMS encryption context: the
+ * function's grant is conditioned on it, and CloudTrail names the purpose of each call.
+ */
+export const ENCRYPTION_CONTEXT: Readonly<Record<string, string>> = { purpose: 'ddb-stream-fanout/audit-trail' };
+
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 

@@ -16,10 +16,10 @@ import { createStreamHandler, type Subsystem } from '../shared/runner';
 import { safeError } from '../shared/safe-error';
 import { buildHistoryRow, type HistoryRow } from './history-row';
 import { HistoryStore } from './history-store';
-import type { ChangeSource } from './history-table';
+import { DEFAULT_RETENTION_DAYS, type ChangeSource } from './history-table';
 import type { SensitiveProtection } from './sensitive';
 
-export const DEFAULT_RETENTION_DAYS = 90;
+export { DEFAULT_RETENTION_DAYS };
 
 export interface AuditTrailDeps {
   readonly doc: DynamoDBDocumentClient;

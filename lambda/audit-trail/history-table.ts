@@ -25,6 +25,9 @@ export const HISTORY_TABLE_SCHEMA = {
   timeToLiveAttribute: 'expires_at',
 } as const;
 
+/** Days a history row is kept after its change, unless configured. */
+export const DEFAULT_RETENTION_DAYS = 90;
+
 /** Where the table's changes come from: it decides which record id orders and identifies a change. */
 export type ChangeSource = 'dynamodb-streams' | 'kinesis';
 export const CHANGE_SOURCES: readonly ChangeSource[] = ['dynamodb-streams', 'kinesis'];

@@ -1,13 +1,12 @@
 /**
  * AWS KMS behind the envelope's ports. The function holds GenerateDataKey on its key and
  * nothing else (it cannot decrypt what it wrote); `ops history --decrypt` uses Decrypt.
- * Every data key is bound to one encryption context, so a data key of this trail only opens
- * as one (and CloudTrail names the purpose of each call).
+ * Every data key is bound to the trail's encryption context (envelope.ts).
  */
 import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
-import type { DataKeyOpener, DataKeySource } from './envelope';
+import { ENCRYPTION_CONTEXT, type DataKeyOpener, type DataKeySource } from './envelope';
 
-export const ENCRYPTION_CONTEXT: Readonly<Record<string, string>> = { purpose: 'ddb-stream-fanout/audit-trail' };
+export { ENCRYPTION_CONTEXT };
 
 export function kmsDataKeySource(kms: Pick<KMSClient, 'send'>, keyId: string): DataKeySource {
   return {

@@ -29,7 +29,7 @@ function recordingLogger() {
   const lines: string[] = [];
   for (const method of ['debug', 'info', 'warn', 'error'] as const) {
     jest.spyOn(logger, method).mockImplementation((...args: unknown[]) => {
-      lines.push(JSON.stringify(args, (_k, v) => (v instanceof Error ? { name: v.name, message: v.message, stack: v.stack, ...v } : v)));
+      lines.push(JSON.stringify(args, (_k, v) => (v instanceof Error ? { ...v, name: v.name, message: v.message, stack: v.stack } : v)));
     });
   }
   return { logger, lines };
@@ -81,7 +81,7 @@ describe('audit trail: sensitive values', () => {
         lines.push(JSON.stringify(await kmsHandler({ logger })(streamEvent(...records))));
       } catch (error) {
         // What the Lambda runtime prints of a thrown error: its message and enumerable properties.
-        thrown.push(JSON.stringify(error, (_k, v) => (v instanceof Error ? { name: v.name, message: v.message, stack: v.stack, ...v } : v)));
+        thrown.push(JSON.stringify(error, (_k, v) => (v instanceof Error ? { ...v, name: v.name, message: v.message, stack: v.stack } : v)));
       }
     };
     const a = registryRow('N600', CANARY);
@@ -103,7 +103,7 @@ describe('audit trail: sensitive values', () => {
     try {
       await missing(streamEvent(insertRecord(registryRow('N605', CANARY))));
     } catch (error) {
-      thrown.push(JSON.stringify(error, (_k, v) => (v instanceof Error ? { name: v.name, message: v.message, stack: v.stack, ...v } : v)));
+      thrown.push(JSON.stringify(error, (_k, v) => (v instanceof Error ? { ...v, name: v.name, message: v.message, stack: v.stack } : v)));
     }
 
     expect(thrown.length).toBeGreaterThanOrEqual(3);
