@@ -1,3 +1,5 @@
+import { safeError } from './safe-error';
+
 /** Where a failing stream record came from: enough to find it in the table and the stream. */
 export interface RecordRef {
   eventID?: string;
@@ -11,7 +13,8 @@ export function describeRecord(ref: RecordRef): string {
 
 /**
  * An error about one stream record. The message names the record (eventID, PK, SK)
- * so a log line or a DLQ investigation leads straight to the row.
+ * so a log line or a DLQ investigation leads straight to the row. Its cause is kept in its
+ * safe shape only (lambda/shared/safe-error.ts): this error is what gets logged and rethrown.
  */
 export class StreamRecordError extends Error {
   readonly eventID?: string;
@@ -19,7 +22,7 @@ export class StreamRecordError extends Error {
   readonly sk?: string;
 
   constructor(ref: RecordRef, reason: string, options?: { cause?: unknown }) {
-    super(`${reason} [${describeRecord(ref)}]`, options);
+    super(`${reason} [${describeRecord(ref)}]`, options?.cause === undefined ? undefined : { cause: safeError(options.cause) });
     this.name = 'StreamRecordError';
     this.eventID = ref.eventID;
     this.pk = ref.pk;
