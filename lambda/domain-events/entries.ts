@@ -94,28 +94,35 @@ export interface CallLimits {
 export const DEFAULT_CALL_LIMITS: CallLimits = { maxEntries: PUT_EVENTS_MAX_ENTRIES, maxBytes: PUT_EVENTS_MAX_BYTES };
 
 /**
- * Splits entries (in change order) into PutEvents calls, greedily and in order: a call ends at
- * `maxEntries`, when the next entry's item is already in it, or when the next entry would take
- * its total to `maxBytes`. Each call is a contiguous run, so a later change of an item is always
- * in a later call, sent only after the earlier one was accepted. Pure.
+ * Splits entries (in change order) into PutEvents calls. Each call takes, in order, the earliest
+ * entries not yet planned, at most one per item and none of an item whose earlier entry is still
+ * waiting, up to `maxEntries` and below `maxBytes` in total. So an item's changes go out in
+ * order, one per call, and a batch of many items needs about max(changes per item, entries / 10)
+ * calls, not one per change. A call may hold an entry whose position is later than one left for
+ * a later call (another item's): publishCalls reports a failure at the earliest position not
+ * yet accepted, so "every change before it took effect" still holds. Pure.
  */
 export function planCalls(events: readonly OutgoingEvent[], limits: CallLimits = DEFAULT_CALL_LIMITS): OutgoingEvent[][] {
   const calls: OutgoingEvent[][] = [];
-  let current: OutgoingEvent[] = [];
-  let items = new Set<string>();
-  let bytes = 0;
-  for (const event of events) {
-    const full = current.length >= limits.maxEntries || items.has(event.item) || (current.length > 0 && bytes + event.bytes >= limits.maxBytes);
-    if (full) {
-      calls.push(current);
-      current = [];
-      items = new Set();
-      bytes = 0;
+  let remaining = [...events];
+  while (remaining.length > 0) {
+    const call: OutgoingEvent[] = [];
+    const waiting: OutgoingEvent[] = [];
+    // Items in this call, and items with an entry left for a later call: neither may take another entry now.
+    const taken = new Set<string>();
+    let bytes = 0;
+    for (const event of remaining) {
+      const fits = call.length < limits.maxEntries && (call.length === 0 || bytes + event.bytes < limits.maxBytes);
+      if (fits && !taken.has(event.item)) {
+        call.push(event);
+        bytes += event.bytes;
+      } else {
+        waiting.push(event);
+      }
+      taken.add(event.item);
     }
-    current.push(event);
-    items.add(event.item);
-    bytes += event.bytes;
+    calls.push(call);
+    remaining = waiting;
   }
-  if (current.length > 0) calls.push(current);
   return calls;
 }

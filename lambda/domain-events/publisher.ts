@@ -1,15 +1,15 @@
 /**
  * The only I/O of domain-events: planned PutEvents calls, one after another. HTTP 200 does not
  * mean every entry was accepted: failed entries (FailedEntryCount, an ErrorCode per entry) are
- * retried alone with backoff; when they keep failing the earliest one's record fails and no later
- * call is made, so nothing is skipped and a later change of an item is never sent before an
- * earlier one (a call holds at most one entry per item; entries.ts).
+ * retried alone with backoff; when they keep failing the earliest record not published fails and
+ * no later call is made, so nothing is skipped and a later change of an item is never sent before
+ * an earlier one (a call holds at most one entry per item, in order; entries.ts).
  */
 import { PutEventsCommand, type PutEventsCommandOutput, type PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { backoffDelay, realSleep, type RetryPolicy } from '../shared/backoff';
 import { ChangeFailedError, StreamRecordError } from '../shared/errors';
-import { classified, type MetricTally } from '../shared/metrics';
+import { classified, failureKindOf, type MetricTally } from '../shared/metrics';
 import { safeError, safeReason, type SafeError } from '../shared/safe-error';
 import type { OutgoingEvent } from './entries';
 
@@ -60,9 +60,24 @@ function checkDeadline(deadline: Deadline | undefined, first: OutgoingEvent, upc
   }
 }
 
-/** Sends the calls in order. Resolves when every entry was accepted; otherwise throws ChangeFailedError for the earliest that was not. */
+/**
+ * Sends the calls in order. Resolves when every entry was accepted; otherwise throws
+ * ChangeFailedError for the earliest position not accepted: the failed entry's, or an earlier
+ * one left for a later call (planCalls), which is then named as not sent because of it.
+ */
 export async function publishCalls(deps: PublishDeps, calls: readonly (readonly OutgoingEvent[])[]): Promise<void> {
-  for (const call of calls) await publishOneCall(deps, call);
+  for (const [index, call] of calls.entries()) {
+    try {
+      await publishOneCall(deps, call);
+    } catch (error) {
+      if (!(error instanceof ChangeFailedError)) throw error;
+      const unsent = calls.slice(index + 1).flat();
+      const earliest = unsent.reduce<OutgoingEvent | undefined>((min, e) => (e.position < (min?.position ?? error.position) ? e : min), undefined);
+      if (!earliest) throw error;
+      const reason = `not published: a call before it failed (${safeReason(error.cause)})`;
+      throw new ChangeFailedError(earliest.position, classified(new StreamRecordError(earliest.ref, reason, { cause: error.cause }), failureKindOf(error.cause)));
+    }
+  }
 }
 
 async function publishOneCall(deps: PublishDeps, call: readonly OutgoingEvent[]): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * Entries and calls: the entry size as EventBridge counts it, the reference for an entry over
  * the limit, and the split into calls (at most 10 entries, below the size limit, one entry per
- * item, contiguous runs in change order).
+ * item, each item's entries in order in successive calls).
  */
 import fc from 'fast-check';
 import { buildDetail, detailType } from '../../lambda/domain-events/detail';
@@ -66,18 +66,31 @@ describe('planCalls', () => {
     expect(calls.map((c) => c.map((e) => e.position))).toEqual([[0, 1, 2], [3]]);
   });
 
-  it('never puts two entries of one item in a call (a later change of an item waits for the earlier)', () => {
-    const calls = planCalls([sized(0, 'a', 10), sized(1, 'b', 10), sized(2, 'a', 10), sized(3, 'c', 10)]);
-    expect(calls.map((c) => c.map((e) => e.position))).toEqual([[0, 1], [2, 3]]);
+  it('never puts two entries of one item in a call: a later change of an item waits for the next call, other items go on', () => {
+    const calls = planCalls([sized(0, 'a', 10), sized(1, 'b', 10), sized(2, 'a', 10), sized(3, 'c', 10), sized(4, 'a', 10)]);
+    expect(calls.map((c) => c.map((e) => e.position))).toEqual([[0, 1, 3], [2], [4]]);
   });
 
-  it('property: contiguous runs, ≤ 10 entries, below the size limit, one entry per item', () => {
+  it('an item changed several times in a row costs one call per change of that item, not one per record', () => {
+    const events = ['a', 'b', 'c', 'd', 'e'].flatMap((item, i) => [0, 1, 2, 3].map((k) => sized(i * 4 + k, item, 10)));
+    expect(planCalls(events).map((c) => c.map((e) => e.item).join(''))).toEqual(['abcde', 'abcde', 'abcde', 'abcde']);
+  });
+
+  it('an entry too big for the call waits, an item behind it waits too, smaller entries of other items still go', () => {
+    const calls = planCalls([sized(0, 'a', 600), sized(1, 'b', 600), sized(2, 'b', 10), sized(3, 'c', 10)], { maxEntries: 10, maxBytes: 1_000 });
+    expect(calls.map((c) => c.map((e) => e.position))).toEqual([[0, 3], [1], [2]]);
+  });
+
+  it('property: every entry once, ≤ 10 per call, below the size limit, one entry per item, each item in order', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 1, max: 400_000 })), { maxLength: 60 }), (specs) => {
         const events = specs.map(([item, bytes], i) => sized(i, `item-${item}`, bytes));
         const calls = planCalls(events);
-        expect(calls.flat().map((e) => e.position)).toEqual(events.map((e) => e.position));
+        expect(calls.flat().map((e) => e.position).sort((a, b) => a - b)).toEqual(events.map((e) => e.position));
+        const callOf = new Map(calls.flatMap((call, index) => call.map((e) => [e.position, index] as const)));
+        for (const a of events) for (const b of events) if (a.item === b.item && a.position < b.position) expect(callOf.get(a.position)!).toBeLessThan(callOf.get(b.position)!);
         for (const call of calls) {
+          expect(call.map((e) => e.position)).toEqual([...call.map((e) => e.position)].sort((x, y) => x - y));
           expect(call.length).toBeGreaterThan(0);
           expect(call.length).toBeLessThanOrEqual(PUT_EVENTS_MAX_ENTRIES);
           expect(call.reduce((sum, e) => sum + e.bytes, 0)).toBeLessThan(PUT_EVENTS_MAX_BYTES);

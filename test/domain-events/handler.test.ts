@@ -110,6 +110,34 @@ describe('domain-events handler', () => {
     expect(bridge.events().map((e) => e['detail-type'])).toEqual(['registration.created', 'registration.created', 'registration.updated', 'registration.deleted']);
   });
 
+  it('items changed several times in a row: one call per change of an item, the items side by side', () => {
+    const records = ['N1', 'N2', 'N3', 'N4', 'N5'].flatMap((reg) => [
+      insertRecord(faaRow(reg)),
+      modifyRecord(faaRow(reg), faaRow(reg, { status: 'R' })),
+      modifyRecord(faaRow(reg, { status: 'R' }), faaRow(reg, { status: 'D' })),
+      removeRecord(faaRow(reg, { status: 'D' })),
+    ]);
+    return handler()(streamEvent(...records)).then((response) => {
+      expect(failedFrom(response)).toEqual([]);
+      expect(bridge.requests().map((r) => r.entries)).toEqual([5, 5, 5, 5]);
+      for (const reg of ['N1', 'N2', 'N3', 'N4', 'N5']) {
+        const mine = bridge.events().filter((e) => (e.detail.keys as { SK: string }).SK === `DETAIL#${reg}`);
+        expect(mine.map((e) => e['detail-type'])).toEqual(['registration.created', 'registration.updated', 'registration.updated', 'registration.deleted']);
+      }
+    });
+  });
+
+  it('when a call fails, the earliest record not yet published fails, also one left for a later call', async () => {
+    // N1 twice, then N2: call 1 = [N1 insert, N2 insert], call 2 = [N1 update]. N2 is refused for good.
+    const records = [insertRecord(faaRow('N1')), modifyRecord(faaRow('N1'), faaRow('N1', { status: 'R' })), insertRecord(faaRow('N2'))];
+    bridge.failEntries({ match: ({ detail }) => detail.eventID === records[2]!.eventID, code: 'InvalidArgument', times: Infinity });
+    const response = await handler()(streamEvent(...records));
+    // The N1 update (position 1) was never sent: Lambda resumes there, and sends N2 again after it.
+    expect(failedFrom(response)).toEqual(seq(records.slice(1)));
+    expect(bridge.requests()).toHaveLength(1);
+    expect(published()).toEqual(ids(records.slice(0, 1)));
+  });
+
   it('a redelivered batch publishes again with the same detail.eventID (at least once; consumers deduplicate on it)', async () => {
     const records = [insertRecord(faaRow('N1')), modifyRecord(faaRow('N1'), faaRow('N1', { status: 'R' }))];
     const run = handler();
