@@ -25,7 +25,7 @@ export interface Subsystem {
 }
 
 /**
- * A level-triggered subsystem (DESIGN §9) as the runner sees it: each owned record is a
+ * A level-triggered subsystem (docs/architecture.md: level-triggered) as the runner sees it: each owned record is a
  * trigger naming its key; the reconciler reads the truth, so the images are never needed.
  */
 export function reconcilerSubsystem(reconciler: Reconciler, owns: (keys: RowKeys) => boolean, tally = new MetricTally()): Subsystem {

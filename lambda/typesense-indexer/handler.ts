@@ -41,7 +41,7 @@ const describe = (t: DocumentTarget) => ({ collection: t.collection, id: t.id, p
 const callFailure = (error: unknown): FailureKind => failureKindOf(error, isRetryableSearchError(error) || error instanceof DeadlineReached ? 'throttled' : 'fatal');
 
 /**
- * The Typesense indexer (DESIGN §11), as a function of one SQS FIFO batch:
+ * The Typesense indexer, as a function of one SQS FIFO batch:
  * parse every message (a bad one fails, with every later message of its group); collapse
  * the triggers per document; read the rows now (BatchGetItem, strongly consistent); project
  * them through the specs; upsert the documents with one import per collection and delete

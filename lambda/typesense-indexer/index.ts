@@ -9,7 +9,7 @@ import { DEFAULT_INDEXER_RETRY, InvocationDeadline } from './retry';
 import { INDEXER_DEADLINE_MARGIN_MS, typesenseClient, typesenseSearchPort } from './search';
 import { CachedSecret, secretMaxAgeMs } from './secret';
 
-// Configuration is checked at init (DESIGN §7): a missing variable fails the function here.
+// Configuration is checked at init: a missing or malformed variable fails the function here.
 const tableName = requireEnv('TABLE_NAME');
 const nodes = requireEnv('TYPESENSE_NODES')
   .split(',')

@@ -66,7 +66,7 @@ function fromVersion1(value: Record<string, unknown>): Record<string, unknown> {
 }
 
 /**
- * Parses and checks one message body (DESIGN §3 v2; a v1 body is read as its trigger). Beyond the shape, the key must match an
+ * Parses and checks one message body (v2: docs/queue-message.schema.json; a v1 body is read as its trigger). Beyond the shape, the key must match an
  * indexed spec whose collection and document id are the message's: a message can only ever
  * name a document its own key projects to. Any problem throws TriggerMessageError.
  */

@@ -39,7 +39,7 @@ export interface SecretOptions {
 }
 
 /**
- * The Typesense API key: the secret's SecretString is the key itself (DESIGN §11). Read on
+ * The Typesense API key: the secret's SecretString is the key itself. Read on
  * first use and kept for `maxAgeMs`, so a rotated key reaches warm containers within that
  * time; `refresh()` re-reads it at once (the search port calls it after a 401/403). A failed
  * read is not kept: the next use tries again. Concurrent uses share one read. The key is
