@@ -22,7 +22,10 @@ export interface StreamArnParts {
 }
 
 const STREAM_ARN = /^arn:(aws[\w-]*):dynamodb:([a-z0-9-]+):(\d{12}):table\/([^/]+)\/stream\/[^/]+$/;
-const SECRET_ARN = /^arn:aws[\w-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$/;
+const SECRET_ARN = /^arn:aws[\w-]*:secretsmanager:([a-z0-9-]+):\d{12}:secret:([\w/+=.@-]+)$/;
+/** Secrets Manager appends `-` and six random characters to a secret's name in its ARN. */
+const SECRET_SUFFIX = /-[A-Za-z0-9]{6}$/;
+const KMS_KEY_ARN = /^arn:aws[\w-]*:kms:([a-z0-9-]+):\d{12}:key\/[\w-]+$/;
 
 /** Parses a DynamoDB stream ARN, or throws naming the setting. */
 export function parseStreamArn(arn: string, setting = 'tableStreamArn'): StreamArnParts {
@@ -63,9 +66,35 @@ export function parseTypesenseNodes(value: string | readonly string[]): string[]
   return urls;
 }
 
-export function checkSecretArn(arn: string): void {
-  if (!SECRET_ARN.test(arn)) {
-    throw new ConfigError(`typesenseApiKeySecretArn is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>): ${arn}`);
+/**
+ * The secret's complete ARN; returns its region. A partial ARN (the name without the suffix
+ * Secrets Manager appends) is refused rather than granted as `<name>-??????`: IAM matches the
+ * policy's resource against the complete ARN, so a partial one would deploy and then deny
+ * every read, and the KMS grant's encryption-context condition needs the complete ARN too.
+ * (A name that itself ends in `-` and six letters or digits cannot be told from a complete ARN.)
+ */
+export function checkSecretArn(arn: string): string {
+  const m = SECRET_ARN.exec(arn);
+  if (!m) {
+    throw new ConfigError(`typesenseApiKeySecretArn is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>): ${arn}`);
+  }
+  if (!SECRET_SUFFIX.test(m[2]!)) {
+    throw new ConfigError(`typesenseApiKeySecretArn must be the secret's complete ARN, ending in the 6 characters Secrets Manager appends to its name (…:secret:${m[2]}-AbCdEf), since IAM would match a partial one to no secret: ${arn}`);
+  }
+  return m[1]!;
+}
+
+/**
+ * The customer-managed KMS key that encrypts the API key secret: a key ARN (an alias ARN in
+ * a policy covers no key), in the secret's region (Secrets Manager uses keys of its own region).
+ */
+export function checkSecretKmsKeyArn(arn: string, secretRegion: string | undefined): void {
+  const m = KMS_KEY_ARN.exec(arn);
+  if (!m) {
+    throw new ConfigError(`typesenseApiKeyKmsKeyArn is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>; not an alias): ${arn}`);
+  }
+  if (secretRegion !== undefined && m[1] !== secretRegion) {
+    throw new ConfigError(`typesenseApiKeyKmsKeyArn is in region ${m[1]} but the secret is in ${secretRegion}: Secrets Manager encrypts a secret with a key of its own region`);
   }
 }
 

@@ -1,5 +1,6 @@
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { checkIntRange, checkLogLevel, checkSecretArn, checkStackName, checkTopicArn, ConfigError, parseStreamArn, parseTypesenseNodes, STARTING_POSITIONS } from './config';
+import { checkIntRange, checkLogLevel, checkSecretArn, checkSecretKmsKeyArn, checkStackName, checkTopicArn, ConfigError, parseStreamArn, parseTypesenseNodes, STARTING_POSITIONS } from './config';
+import { INDEXER_MAX_CONCURRENCY_RANGE } from './indexer';
 import type { StreamMappingSettings } from './mapping-settings';
 import type { StreamFanoutStackProps } from './stream-fanout-stack';
 
@@ -20,6 +21,8 @@ export const CONTEXT_KEYS = [
   'failureRetentionDays',
   'typesenseNodes',
   'typesenseApiKeySecretArn',
+  'typesenseApiKeyKmsKeyArn',
+  'indexerMaxConcurrency',
   'searchQueueAgeAlarmSeconds',
 ] as const;
 
@@ -86,7 +89,15 @@ export function propsFromContext(context: Record<string, unknown>): StreamFanout
   if ((nodes === undefined) !== (secretArn === undefined)) {
     throw new ConfigError('typesenseNodes and typesenseApiKeySecretArn go together: give both to deploy the indexer, or neither');
   }
-  if (secretArn !== undefined) checkSecretArn(secretArn);
+  const kmsKeyArn = str('typesenseApiKeyKmsKeyArn');
+  const maxConcurrency = int('indexerMaxConcurrency', ...INDEXER_MAX_CONCURRENCY_RANGE);
+  for (const [key, value] of [['typesenseApiKeyKmsKeyArn', kmsKeyArn], ['indexerMaxConcurrency', maxConcurrency]] as const) {
+    if (value !== undefined && secretArn === undefined) throw new ConfigError(`${key} configures the indexer: give typesenseNodes and typesenseApiKeySecretArn too`);
+  }
+  if (secretArn !== undefined) {
+    const secretRegion = checkSecretArn(secretArn);
+    if (kmsKeyArn !== undefined) checkSecretKmsKeyArn(kmsKeyArn, secretRegion);
+  }
 
   return {
     ...(tableName && tableStreamArn && { tableName, tableStreamArn }),
@@ -97,6 +108,14 @@ export function propsFromContext(context: Record<string, unknown>): StreamFanout
     iteratorAgeAlarmSeconds: int('iteratorAgeAlarmSeconds', 1, 604_800),
     failureRetentionDays: int('failureRetentionDays', 1, 3650),
     searchQueueAgeAlarmSeconds: int('searchQueueAgeAlarmSeconds', 1, 1_209_600),
-    ...(nodes && secretArn && { indexer: { typesenseNodes: parseTypesenseNodes(nodes), typesenseApiKeySecretArn: secretArn } }),
+    ...(nodes &&
+      secretArn && {
+        indexer: {
+          typesenseNodes: parseTypesenseNodes(nodes),
+          typesenseApiKeySecretArn: secretArn,
+          ...(kmsKeyArn !== undefined && { typesenseApiKeyKmsKeyArn: kmsKeyArn }),
+          ...(maxConcurrency !== undefined && { maxConcurrency }),
+        },
+      }),
   };
 }

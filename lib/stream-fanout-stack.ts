@@ -1,6 +1,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { SUBSYSTEM_NAMES } from '../lambda/subsystems';
+import { pascalId } from './construct-ids';
 import { StreamFanout, type StreamFanoutProps } from './stream-fanout';
 
 export interface StreamFanoutStackProps extends StackProps, StreamFanoutProps {}
@@ -15,7 +16,7 @@ export class StreamFanoutStack extends Stack {
     this.fanout = new StreamFanout(this, 'Default', props);
 
     for (const name of SUBSYSTEM_NAMES) {
-      new CfnOutput(this, `${pascal(name)}FunctionName`, { value: this.fanout.functions[name].function.functionName });
+      new CfnOutput(this, `${pascalId(name)}FunctionName`, { value: this.fanout.functions[name].function.functionName });
     }
     if (this.fanout.indexer) new CfnOutput(this, 'TypesenseIndexerFunctionName', { value: this.fanout.indexer.fn.function.functionName });
     new CfnOutput(this, 'SearchActionsQueueUrl', { value: this.fanout.searchQueue.queueUrl });
@@ -23,5 +24,3 @@ export class StreamFanoutStack extends Stack {
     new CfnOutput(this, 'StreamFailureBucketName', { value: this.fanout.failureBucket.bucketName });
   }
 }
-
-const pascal = (name: string) => name.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase());

@@ -13,7 +13,9 @@ import { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '../lambda/shared/table';
 import { filterPatterns, SUBSYSTEM_NAMES, type SubsystemName } from '../lambda/subsystems';
 import { SQS_MAX_MESSAGE_BYTES } from '../lambda/typesense-sync/messages';
-import { checkExistingTable, checkIntRange, checkLogLevel, checkSecretArn, checkTopicArn, ConfigError, parseStreamArn, parseTypesenseNodes, type LogLevel } from './config';
+import { FanoutAlarms } from './alarms';
+import { checkExistingTable, checkIntRange, checkLogLevel, checkTopicArn, ConfigError, parseStreamArn, type LogLevel } from './config';
+import { pascalId } from './construct-ids';
 import { FanoutDashboard } from './dashboard';
 import { FailureBucket } from './failure-bucket';
 import { INDEXER_TIMEOUT, TypesenseIndexer, type IndexerOptions } from './indexer';
@@ -69,8 +71,7 @@ export class StreamFanout extends Construct {
   readonly functions: Readonly<Record<SubsystemName, StreamFunction>>;
   readonly indexer?: TypesenseIndexer;
   readonly dashboard: cloudwatch.Dashboard;
-  readonly alarms: cloudwatch.Alarm[] = [];
-  private readonly alarmAction?: cloudwatch.IAlarmAction;
+  readonly alarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: StreamFanoutProps = {}) {
     super(scope, id);
@@ -80,7 +81,8 @@ export class StreamFanout extends Construct {
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const iteratorAgeSeconds = checkIntRange('iteratorAgeAlarmSeconds', props.iteratorAgeAlarmSeconds ?? 300, 1, 604_800);
     if (props.alarmTopicArn !== undefined && !Token.isUnresolved(props.alarmTopicArn)) checkTopicArn(props.alarmTopicArn);
-    this.alarmAction = props.alarmTopicArn ? new actions.SnsAction(sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn)) : undefined;
+    const alarms = new FanoutAlarms(this, props.alarmTopicArn ? new actions.SnsAction(sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn)) : undefined);
+    this.alarms = alarms.alarms;
     this.table = this.resolveTable(props);
 
     const failures = new FailureBucket(this, 'StreamFailures', {
@@ -119,7 +121,7 @@ export class StreamFanout extends Construct {
     };
     const functions = {} as Record<SubsystemName, StreamFunction>;
     for (const name of SUBSYSTEM_NAMES) {
-      const fnId = pascal(name);
+      const fnId = pascalId(name);
       const fn = new StreamFunction(this, fnId, { name, environment: environment[name], logLevel, logRetention });
       const filters = filterPatterns(name);
       // Lambda rejects a sixth filter at deploy time, not at synth: fail here instead.
@@ -148,13 +150,14 @@ export class StreamFanout extends Construct {
         reason: 'Pinned to Node.js 22 on purpose: the bundle targets node22 and is tested on it; runtime upgrades are a deliberate change.',
       });
       functions[name] = fn;
-      this.alarm(`${fnId}IteratorAgeAlarm`, `${fnId} is more than ${iteratorAgeSeconds}s behind the table stream`, fn.function.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }), iteratorAgeSeconds * 1000, 5, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD);
-      this.alarm(`${fnId}ErrorsAlarm`, `${fnId} invocations failed (batches are being retried)`, fn.function.metricErrors({ period: Duration.minutes(5) }), 1);
+      alarms.streamFunction(fnId, fn, iteratorAgeSeconds);
     }
     this.functions = functions;
 
-    // Least privilege: typesense-sync only sends to its queue (no table access beyond the stream).
-    this.searchQueue.grantSendMessages(functions['typesense-sync'].role);
+    // Least privilege: typesense-sync only sends to its queue (SendMessageBatch is authorised
+    // as sqs:SendMessage; it never looks the queue up: the URL is in its environment), and has
+    // no table access beyond the stream. SSE-SQS needs no KMS grant.
+    functions['typesense-sync'].role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.searchQueue.queueArn] }));
     for (const name of ['image-sync', 'faa-matcher-sync'] as const) {
       functions[name].role.addToPrincipalPolicy(
         new iam.PolicyStatement({
@@ -165,24 +168,25 @@ export class StreamFanout extends Construct {
       );
     }
 
-    this.alarm('StreamFailuresAlarm', 'A stream mapping discarded a batch to the failure bucket: run `ops redrive`', failures.newObjects, 1);
-    this.alarm('SearchActionsDlqAlarm', 'Typesense actions were dead-lettered after repeated failed deliveries', this.searchDlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }), 1);
+    alarms.add('StreamFailuresAlarm', 'A stream mapping discarded a batch to the failure bucket: run `ops redrive`', failures.newObjects, { threshold: 1 });
+    alarms.add('SearchActionsDlqAlarm', 'Typesense actions were dead-lettered after repeated failed deliveries', this.searchDlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }), { threshold: 1 });
 
     const all: Record<string, StreamFunction> = { ...functions };
     if (props.indexer) {
-      checkSecretArn(props.indexer.typesenseApiKeySecretArn);
-      this.indexer = new TypesenseIndexer(this, 'TypesenseIndexer', {
-        typesenseNodes: parseTypesenseNodes(props.indexer.typesenseNodes),
-        typesenseApiKeySecretArn: props.indexer.typesenseApiKeySecretArn,
-        queue: this.searchQueue,
-        table: this.table,
-        logLevel,
-        logRetention,
-      });
+      this.indexer = new TypesenseIndexer(this, 'TypesenseIndexer', { ...props.indexer, queue: this.searchQueue, table: this.table, logLevel, logRetention });
       all['typesense-indexer'] = this.indexer.fn;
       const ageSeconds = checkIntRange('searchQueueAgeAlarmSeconds', props.searchQueueAgeAlarmSeconds ?? 300, 1, 1_209_600);
-      this.alarm('SearchActionsAgeAlarm', `The search queue's oldest message is more than ${ageSeconds}s old: the indexer is behind or failing`, this.searchQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1) }), ageSeconds, 5, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD);
-      this.alarm('TypesenseIndexerErrorsAlarm', 'TypesenseIndexer invocations failed', this.indexer.fn.function.metricErrors({ period: Duration.minutes(5) }), 1);
+      alarms.add('SearchActionsAgeAlarm', `The search queue's oldest message is more than ${ageSeconds}s old: the indexer is behind or failing`, this.searchQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1) }), {
+        threshold: ageSeconds,
+        evaluationPeriods: 5,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      });
+      // A failed document fails its message, not the invocation (partial batch responses), so
+      // Errors counts only invocations that could not run at all; the indexer's own Failures
+      // count the documents.
+      alarms.errors('TypesenseIndexer', this.indexer.fn, 'TypesenseIndexer invocations failed whole (the function could not start or read its batch)');
+      alarms.failures('TypesenseIndexer', 'typesense-indexer', 'throttled', 'TypesenseIndexer: documents failed after their retries (Typesense unreachable, overloaded or timing out); their messages are retried, then dead-lettered');
+      alarms.failures('TypesenseIndexer', 'typesense-indexer', 'fatal', 'TypesenseIndexer: documents failed with a non-retryable error (API key or secret unreadable, Typesense refused the key, access denied)');
     }
 
     this.dashboard = new FanoutDashboard(this, 'Dashboard', {
@@ -222,12 +226,4 @@ export class StreamFanout extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
   }
-
-  private alarm(id: string, description: string, metric: cloudwatch.IMetric, threshold: number, evaluationPeriods = 1, comparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD) {
-    const alarm = new cloudwatch.Alarm(this, id, { alarmDescription: description, metric, threshold, evaluationPeriods, comparisonOperator, treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING });
-    if (this.alarmAction) alarm.addAlarmAction(this.alarmAction);
-    this.alarms.push(alarm);
-  }
 }
-
-const pascal = (name: string) => name.replace(/(^|-)(\w)/g, (_, __, c: string) => c.toUpperCase());

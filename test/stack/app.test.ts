@@ -30,6 +30,10 @@ describe('bin/app.ts configuration errors', () => {
       { tableName: 'platform', tableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/other/stream/2026-01-01T00:00:00.000' },
       'error: tableName platform does not match the table in tableStreamArn (other)',
     ],
+    [
+      { typesenseNodes: 'https://search.example.com', typesenseApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:typesense' },
+      "error: typesenseApiKeySecretArn must be the secret's complete ARN, ending in the 6 characters Secrets Manager appends to its name (…:secret:typesense-AbCdEf), since IAM would match a partial one to no secret: arn:aws:secretsmanager:eu-west-1:123456789012:secret:typesense",
+    ],
   ])('%j: one line on stderr, no stack trace, exit 2', (context, line) => {
     const { status, stdout, stderr } = runApp(context);
     expect(stderr).toBe(`${line}\n`);

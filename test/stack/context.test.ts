@@ -5,6 +5,8 @@ import { CDK_JSON_CONTEXT } from './synth';
 const from = (ctx: Record<string, unknown>) => propsFromContext(ctx);
 const arn = 'arn:aws:dynamodb:eu-west-1:123456789012:table/platform/stream/2026-01-01T00:00:00.000';
 const secret = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:typesense-admin-AbCdEf';
+const key = 'arn:aws:kms:eu-west-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab';
+const indexer = { typesenseNodes: 'https://a.example', typesenseApiKeySecretArn: secret };
 
 describe('CDK context', () => {
   it('defaults to a new table, the documented mapping settings and no indexer', () => {
@@ -37,6 +39,15 @@ describe('CDK context', () => {
     });
   });
 
+  it('reads the KMS key of the secret and the indexer concurrency', () => {
+    expect(from({ typesenseNodes: 'https://a.example', typesenseApiKeySecretArn: secret, typesenseApiKeyKmsKeyArn: key, indexerMaxConcurrency: '4' }).indexer).toEqual({
+      typesenseNodes: ['https://a.example'],
+      typesenseApiKeySecretArn: secret,
+      typesenseApiKeyKmsKeyArn: key,
+      maxConcurrency: 4,
+    });
+  });
+
   it("accepts cdk.json's context and the CLI's own keys", () => {
     expect(() => checkContextKeys({ ...CDK_JSON_CONTEXT, 'aws:cdk:enable-path-metadata': true, 'availability-zones:account=1:region=x': [], 'acknowledged-issue-numbers': [1], stackName: 'S' })).not.toThrow();
   });
@@ -58,7 +69,18 @@ describe('CDK context', () => {
     [{ typesenseNodes: 'a.example:8108', typesenseApiKeySecretArn: secret }, 'typesenseNodes: "a.example:8108" is not an http(s) URL of the form https://host[:port]'],
     [{ typesenseNodes: 'https://a.example/path', typesenseApiKeySecretArn: secret }, 'typesenseNodes: "https://a.example/path" is not an http(s) URL of the form https://host[:port]'],
     [{ typesenseNodes: ' , ', typesenseApiKeySecretArn: secret }, 'typesenseNodes is empty: give one or more comma-separated http(s) URLs'],
-    [{ typesenseNodes: 'https://a.example', typesenseApiKeySecretArn: 'typesense-admin' }, 'typesenseApiKeySecretArn is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>): typesense-admin'],
+    [{ typesenseNodes: 'https://a.example', typesenseApiKeySecretArn: 'typesense-admin' }, 'typesenseApiKeySecretArn is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>): typesense-admin'],
+    // Partial: without the suffix IAM matches no secret (the deploy would succeed and every read be denied).
+    [
+      { ...indexer, typesenseApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/typesense' },
+      "typesenseApiKeySecretArn must be the secret's complete ARN, ending in the 6 characters Secrets Manager appends to its name (…:secret:prod/typesense-AbCdEf), since IAM would match a partial one to no secret: arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/typesense",
+    ],
+    [{ ...indexer, typesenseApiKeyKmsKeyArn: 'alias/typesense' }, 'typesenseApiKeyKmsKeyArn is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>; not an alias): alias/typesense'],
+    [{ ...indexer, typesenseApiKeyKmsKeyArn: key.replace('eu-west-1', 'eu-central-1') }, 'typesenseApiKeyKmsKeyArn is in region eu-central-1 but the secret is in eu-west-1: Secrets Manager encrypts a secret with a key of its own region'],
+    [{ typesenseApiKeyKmsKeyArn: key }, 'typesenseApiKeyKmsKeyArn configures the indexer: give typesenseNodes and typesenseApiKeySecretArn too'],
+    [{ indexerMaxConcurrency: 4 }, 'indexerMaxConcurrency configures the indexer: give typesenseNodes and typesenseApiKeySecretArn too'],
+    [{ ...indexer, indexerMaxConcurrency: 1 }, 'indexerMaxConcurrency must be an integer from 2 to 1000, got 1'],
+    [{ ...indexer, indexerMaxConcurrency: '1001' }, 'indexerMaxConcurrency must be an integer from 2 to 1000, got "1001"'],
     [{ alarmTopicArn: 'oncall' }, 'alarmTopicArn is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>): oncall'],
     [{ stackName: '1-fanout' }, 'stackName must start with a letter and hold only letters, digits and hyphens (at most 128), got "1-fanout"'],
   ])('rejects %j', (ctx, message) => {

@@ -1,15 +1,18 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { createMatcherHandler } from '../../lambda/faa-matcher-sync/handler';
 import { createImageHandler } from '../../lambda/image-sync/handler';
 import { indexBatch } from '../../lambda/typesense-indexer/handler';
+import { createTypesenseHandler } from '../../lambda/typesense-sync/handler';
 import type { SearchPort } from '../../lambda/typesense-indexer/search';
 import { localClientConfig } from '../../local/dynamodb-local';
 import { createTestTable, type TestTable } from '../support/dynamodb';
 import { insertRecord, modifyRecord, removeRecord, streamEvent } from '../support/events';
 import { sqsRecord, triggerBody } from '../typesense-indexer/support';
+import { faaRow, foreignRow, icaoManufacturerRow, icaoTypeRow, imageRow } from '../typesense-sync/support/rows';
 import { synthStack } from './synth';
 
 /**
@@ -78,6 +81,33 @@ function granted(template: Template, service: string) {
   return { actions, leadingKeys: [...new Set(leadingKeys)] as string[] };
 }
 
+/**
+ * An SQS client that records the IAM action of every request and answers it itself (SQS is a
+ * boundary: no queue runs here): SendMessageBatch is authorised as sqs:SendMessage.
+ */
+function recordingSqs() {
+  const actions = new Set<string>();
+  const client = new SQSClient({ region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  client.middlewareStack.add(
+    (_next, context) => async (args) => {
+      const command = String(context.commandName).replace(/Command$/, '');
+      actions.add(`sqs:${command === 'SendMessageBatch' ? 'SendMessage' : command}`);
+      const entries = (args.input as { Entries?: SendMessageBatchRequestEntry[] }).Entries ?? [];
+      return { output: { Successful: entries.map((e) => ({ Id: e.Id, MessageId: `m-${e.Id}`, MD5OfMessageBody: '' })), Failed: [], $metadata: {} }, response: {} } as any;
+    },
+    { step: 'initialize', name: 'recordIamActionsAndAnswer' },
+  );
+  return { client, actions };
+}
+
+/** SQS actions the synthesized policy grants a function. */
+function grantedSqs(template: Template, service: string): Set<string> {
+  const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: service } } } })) as any[];
+  const role = fn.Properties.Role['Fn::GetAtt'][0];
+  const statements = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } })).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+  return new Set(statements.flatMap((s: any) => [s.Action].flat() as string[]).filter((a) => a.startsWith('sqs:')));
+}
+
 /** IAM StringLike: `*` any sequence, `?` one character. */
 const like = (pattern: string, value: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(value);
 
@@ -135,6 +165,19 @@ describe('IAM: each function is granted exactly the DynamoDB actions its handler
     await step(removeRecord(link('B739')));
     client.destroy();
     expectExact('faa-matcher-sync', used);
+  });
+
+  it('typesense-sync: sends the triggers of every indexed row kind (insert, modify, remove) and needs sqs:SendMessage alone', async () => {
+    const { client, actions } = recordingSqs();
+    const handler = createTypesenseHandler({ sqs: client, queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/search.fifo', logger: silent('typesense-sync') });
+    const rows = [faaRow('N1'), foreignRow('G-ABCD'), imageRow('N1'), icaoTypeRow('B738'), icaoManufacturerRow('BOEING')];
+    for (const row of rows) {
+      const changed = { ...row, updated_at: '2026-02-01T00:00:00Z' };
+      expect(await handler(streamEvent(insertRecord(row), modifyRecord(row, changed), removeRecord(changed)))).toEqual({ batchItemFailures: [] });
+    }
+    client.destroy();
+    expect([...actions].sort()).toEqual([...grantedSqs(template, 'typesense-sync')].sort());
+    expect([...actions]).toEqual(['sqs:SendMessage']);
   });
 
   it('typesense-indexer: upsert a present row, delete a missing one', async () => {

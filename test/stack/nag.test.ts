@@ -42,7 +42,12 @@ function synthWithNag(mutate?: (stack: StreamFanoutStack) => void, props: Stream
   return { stack, error, violations };
 }
 
-const INDEXER = { typesenseNodes: ['https://search.example.com'], typesenseApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ts-AbCdEf' };
+// With a customer-managed key for the secret: its kms:Decrypt grant is checked too.
+const INDEXER = {
+  typesenseNodes: ['https://search.example.com'],
+  typesenseApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ts-AbCdEf',
+  typesenseApiKeyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+};
 
 describe('cdk-nag AwsSolutions and Serverless', () => {
   it('synthesises with no unacknowledged finding, warnings included', () => {

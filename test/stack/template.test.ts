@@ -178,11 +178,13 @@ describe('StreamFanoutStack (new table)', () => {
     }
   });
 
-  it('typesense-sync may send to its queue and has no DynamoDB table access beyond reading the stream', () => {
+  it('typesense-sync may only send to its queue (sqs:SendMessage, nothing else in SQS) and has no DynamoDB table access beyond reading the stream', () => {
     const statements = statementsOf(template, 'typesense-sync');
     const dynamoActions = actionsOf(statements).filter((a) => a.startsWith('dynamodb:'));
     expect(dynamoActions.sort()).toEqual(['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams']);
-    expect(actionsOf(statements)).toContain('sqs:SendMessage');
+    const sqs = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('sqs:')));
+    const [queueId] = Object.entries(template.findResources('AWS::SQS::Queue') as Record<string, Resource>).find(([, q]) => q.Properties.RedrivePolicy)!;
+    expect(sqs).toEqual([{ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } }]);
   });
 
   it.each([
@@ -202,13 +204,19 @@ describe('StreamFanoutStack (new table)', () => {
     }
   });
 
-  it('alarms on iterator age and errors per function, failure objects and the search DLQ', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 * 2 + 2);
+  it('alarms on iterator age, errors and destination delivery failures per function, failure objects and the search DLQ', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 * 3 + 2);
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).map((a) => a.Properties);
     const byMetric = (metric: string) => alarms.filter((a) => a.MetricName === metric);
     expect(byMetric('IteratorAge')).toHaveLength(3);
     expect(byMetric('IteratorAge').every((a) => a.Threshold === 300_000 && a.Statistic === 'Maximum')).toBe(true);
     expect(byMetric('Errors')).toHaveLength(3);
+    // Each stream function's own: a batch Lambda could not write to the failure bucket is otherwise lost silently.
+    const delivery = byMetric('DestinationDeliveryFailures');
+    expect(delivery.map((a) => a.Dimensions).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual(
+      SUBSYSTEM_NAMES.map((name) => [{ Name: 'FunctionName', Value: { Ref: functionOf(template, name).id } }]).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    );
+    for (const a of delivery) expect(a).toMatchObject({ Namespace: 'AWS/Lambda', Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
     expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(1);
     expect(byMetric('PutRequests')).toHaveLength(1);
     expect(byMetric('ApproximateAgeOfOldestMessage')).toHaveLength(0);
@@ -248,7 +256,7 @@ describe('StreamFanoutStack (existing table and overrides)', () => {
 
   it('sends every alarm to the topic', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>);
-    expect(alarms).toHaveLength(8);
+    expect(alarms).toHaveLength(3 * 3 + 2);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:oncall']);
   });
 

@@ -25,8 +25,12 @@ describe('built-in CloudFormation validation', () => {
     expect(synth().getStackByName('ValidatedStack').template.Resources).toBeDefined();
   });
 
-  it('accepts the stack with the indexer', () => {
-    const indexer = { typesenseNodes: ['https://search.example.com'], typesenseApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ts-AbCdEf' };
+  it('accepts the stack with the indexer (KMS grant, mapping concurrency, Failures alarms)', () => {
+    const indexer = {
+      typesenseNodes: ['https://search.example.com'],
+      typesenseApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ts-AbCdEf',
+      typesenseApiKeyKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    };
     expect(synth(undefined, { indexer }).getStackByName('ValidatedStack').template.Resources).toBeDefined();
   });
 
