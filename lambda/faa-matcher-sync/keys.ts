@@ -35,3 +35,10 @@ export function contributionKey(linkKeys: RowKeys): RowKeys {
  * `prepareTakeover` and subtracted by `releaseTakeover`. Reconcile never touches it.
  */
 export const LEGACY_COUNT_ATTRIBUTE = 'legacy_count';
+
+/**
+ * A fresh random token written with every change of a tuple row's count (the matcher's +1/-1 and
+ * a recount). A recount reads it before counting the contribution rows and writes only if it is
+ * unchanged: nothing moved the count meanwhile, which the count alone cannot show (+1 then -1).
+ */
+export const COUNT_TOKEN_ATTRIBUTE = 'count_token';

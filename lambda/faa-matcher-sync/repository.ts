@@ -17,10 +17,11 @@ import {
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
 import type { RowKeys } from '../shared/key-rules';
 import { classified } from '../shared/metrics';
 import { matcherFields, type Decision, type Tuple } from './domain';
-import { contributionKey, LEGACY_COUNT_ATTRIBUTE, matcherTupleKey } from './keys';
+import { contributionKey, COUNT_TOKEN_ATTRIBUTE, LEGACY_COUNT_ATTRIBUTE, matcherTupleKey } from './keys';
 
 /**
  * Raw attribute values (not the document client's JS values): a link's matcher field may hold
@@ -191,13 +192,13 @@ function contributionWrite(tableName: string, state: LinkState, to: Tuple | null
   return { Put: { TableName: tableName, Item, ...condition } };
 }
 
-const increment = (tableName: string, to: Tuple): TransactWriteItem => ({
+const increment = (tableName: string, to: Tuple, token: string): TransactWriteItem => ({
   Update: {
     TableName: tableName,
     Key: keyOf(matcherTupleKey(to)),
-    UpdateExpression: 'SET #td = :td, #mfr = :mfr, #model = :model ADD #count :one',
-    ExpressionAttributeNames: { ...names, '#count': 'count' },
-    ExpressionAttributeValues: { ':td': s(to.type_designator), ':mfr': s(to.manufacturer), ':model': s(to.model), ':one': n(1) },
+    UpdateExpression: 'SET #td = :td, #mfr = :mfr, #model = :model, #token = :token ADD #count :one',
+    ExpressionAttributeNames: { ...names, '#count': 'count', '#token': COUNT_TOKEN_ATTRIBUTE },
+    ExpressionAttributeValues: { ':td': s(to.type_designator), ':mfr': s(to.manufacturer), ':model': s(to.model), ':one': n(1), ':token': s(token) },
   },
 });
 
@@ -207,7 +208,7 @@ const increment = (tableName: string, to: Tuple): TransactWriteItem => ({
  * still carries legacy counts is never the last link's). Either returns the row on a failed
  * condition, so the caller learns the count without another read.
  */
-function decrement(tableName: string, from: Tuple, form: DecrementForm): TransactWriteItem {
+function decrement(tableName: string, from: Tuple, form: DecrementForm, token: string): TransactWriteItem {
   const common = {
     TableName: tableName,
     Key: keyOf(matcherTupleKey(from)),
@@ -227,9 +228,10 @@ function decrement(tableName: string, from: Tuple, form: DecrementForm): Transac
   return {
     Update: {
       ...common,
-      UpdateExpression: 'ADD #count :minusOne',
+      UpdateExpression: 'SET #token = :token ADD #count :minusOne',
       ConditionExpression: '#count > :one',
-      ExpressionAttributeValues: { ...common.ExpressionAttributeValues, ':minusOne': n(-1) },
+      ExpressionAttributeNames: { ...common.ExpressionAttributeNames, '#token': COUNT_TOKEN_ATTRIBUTE },
+      ExpressionAttributeValues: { ...common.ExpressionAttributeValues, ':minusOne': n(-1), ':token': s(token) },
     },
   };
 }
@@ -237,9 +239,10 @@ function decrement(tableName: string, from: Tuple, form: DecrementForm): Transac
 /** The one transaction that applies `decision` to the state as read (items in `ITEM` order). */
 export function transactionFor(tableName: string, state: LinkState, decision: Exclude<Decision, { kind: 'none' }>, form: DecrementForm): TransactWriteItem[] {
   const to = decision.kind === 'decrement' ? null : decision.to;
+  const token = randomUUID(); // this change's COUNT_TOKEN_ATTRIBUTE on every tuple row it updates
   const items = [contributionWrite(tableName, state, to), linkCheck(tableName, state)];
-  if (decision.kind !== 'increment') items.push(decrement(tableName, decision.from, form));
-  if (to !== null) items.push(increment(tableName, to));
+  if (decision.kind !== 'increment') items.push(decrement(tableName, decision.from, form, token));
+  if (to !== null) items.push(increment(tableName, to, token));
   return items;
 }
 
