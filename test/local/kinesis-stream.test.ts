@@ -78,7 +78,7 @@ describe('Kinesis delivery emulated over a table stream', () => {
 
   it('delivers records in the shape the decoder reads back to the same change', async () => {
     const kinesis = new KinesisStreamEmulation(tableStream(records.slice(0, 1)), { shards: 1, random: prng(3) });
-    const [{ record }] = (await readAll(kinesis)) as [{ record: SdkStreamRecord }];
+    const { record } = (await readAll(kinesis))[0]!;
     const lambdaRecord = toLambdaRecord(record, 'arn:stream');
     const micros = kinesis.changeTimeMicros.get(record.dynamodb!.SequenceNumber!)!;
     const decoded = decodeRecord(fromKinesisRecord(toKinesisRecord(lambdaRecord, micros, 'platform')));
