@@ -7,6 +7,10 @@
  *   const events = await startDomainEventsLocal({ tableName });
  *   new EsmEmulator({ ..., mappings: [...mappings, events.mapping] });
  *   ...drain...; formatDomainEventsReport(events.report()); events.verboseLines(); await events.stop();
+ *
+ * The mapping's handler also keeps every change it was handed, so `audit()` checks I6 (every
+ * delivered change of an entity has an event with its eventID, no event without one) after a
+ * drain, with no more wiring.
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -15,9 +19,11 @@ import type { DomainEventDetail } from '../../lambda/domain-events/detail';
 import { PUT_EVENTS_MAX_BYTES } from '../../lambda/domain-events/entries';
 import { createDomainEventsHandler, SUBSYSTEM_NAME } from '../../lambda/domain-events/handler';
 import type { EventsSender } from '../../lambda/domain-events/publisher';
+import { decodeRecord, type StreamChange } from '../../lambda/shared/decode';
 import { ROW_KIND_NAMES, rowKindFilters, type RowKindName } from '../../lambda/shared/row-kinds';
 import type { StreamMappingSettings } from '../../lib/mapping-settings';
-import type { MappingConfig } from '../esm-types';
+import { auditEvents, type EventsAuditResult } from '../../ops/invariants-events';
+import type { MappingConfig, StreamHandler } from '../esm-types';
 import { LOCAL_BUS_NAME, startLocalEventBridge, type LocalEventBridge, type StoredEvent } from './server';
 
 export interface DomainEventsLocalOptions {
@@ -43,6 +49,8 @@ export interface DomainEventsReport {
   readonly byDetailType: Readonly<Record<string, number>>;
   /** Events sent with a reference instead of their state (over the size limit). */
   readonly references: number;
+  /** I6 over what the mapping delivered and the stand-in holds. */
+  readonly audit: EventsAuditResult;
   readonly putEventsCalls: number;
   /** Entries the stand-in refused (injected faults; the handler retried them). */
   readonly failedEntries: number;
@@ -55,6 +63,10 @@ export interface DomainEventsLocal {
   readonly client: EventBridgeClient;
   /** The events' details, in order of acceptance. */
   details(): DomainEventDetail[];
+  /** Every change the mapping handed the function (redeliveries included). */
+  delivered(): readonly StreamChange[];
+  /** I6: every delivered change of an entity has an event with its eventID; no event without one. */
+  audit(): EventsAuditResult;
   report(): DomainEventsReport;
   /** One line per event accepted since the last call: detail type, keys, eventID, changed field names (never values). */
   verboseLines(): string[];
@@ -80,20 +92,39 @@ export async function startDomainEventsLocal(options: DomainEventsLocalOptions):
     logger: new Logger({ serviceName: SUBSYSTEM_NAME, logLevel: (options.logLevel ?? 'WARN') as never }),
     ...(options.sleep && { retry: { sleep: options.sleep } }),
   });
+  const delivered: StreamChange[] = [];
+  const recording: StreamHandler = async (event, context) => {
+    for (const record of event.Records) {
+      try {
+        delivered.push(decodeRecord(record));
+      } catch {
+        // Unreadable: the handler fails it, naming the record; it is no delivered change.
+      }
+    }
+    return handler(event, context);
+  };
   const mapping: MappingConfig = {
     name: SUBSYSTEM_NAME,
-    handler,
+    handler: recording,
     filterPatterns: rowKindFilters(rowKinds),
     ...(options.settings && { settings: options.settings }),
   };
   let shown = 0;
   const detailOf = (event: StoredEvent) => event.detail as unknown as DomainEventDetail;
+  const audit = () =>
+    auditEvents(
+      delivered,
+      eventBridge.events().map((e) => ({ detailType: e['detail-type'], detail: detailOf(e) })),
+      rowKinds,
+    );
 
   return {
     eventBridge,
     mapping,
     client,
     details: () => eventBridge.events().map(detailOf),
+    delivered: () => delivered,
+    audit,
     report: () => {
       const events = eventBridge.events();
       const byDetailType: Record<string, number> = {};
@@ -106,6 +137,7 @@ export async function startDomainEventsLocal(options: DomainEventsLocalOptions):
         references: events.filter((e) => detailOf(e).stateOmitted !== undefined).length,
         putEventsCalls: requests.length,
         failedEntries: requests.reduce((sum, r) => sum + r.failed, 0),
+        audit: audit(),
       };
     },
     verboseLines: () => {
@@ -126,15 +158,24 @@ export async function startDomainEventsLocal(options: DomainEventsLocalOptions):
   };
 }
 
-/** `npm start`'s report lines for domain events (counts only). */
+/** `npm start`'s report lines for domain events: counts, and I6 (findings name keys and eventIDs, never values). */
 export function formatDomainEventsReport(report: DomainEventsReport): string[] {
   const types = Object.entries(report.byDetailType)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([type, n]) => `${type} ${n}`)
     .join(', ');
+  const { checked, findings } = report.audit;
   return [
     `Domain events: ${report.events} published for ${report.distinctChanges} changes in ${report.putEventsCalls} PutEvents calls` +
       ` (${report.failedEntries} entries refused and retried, ${report.references} sent by reference) to the local EventBridge stand-in`,
     ...(types ? [`  ${types}`] : []),
+    findings.length === 0
+      ? `  I6 holds: each of ${checked.changes} delivered changes of an entity has its event (${checked.duplicates} duplicates), no event without a change`
+      : `  I6: ${findings.length} finding(s)`,
+    ...findings.slice(0, 20).map((f) => `  I6 ${f.where}: ${f.problem}`),
+    ...(findings.length > 20 ? [`  ... and ${findings.length - 20} more`] : []),
   ];
 }
+
+/** True when I6 holds (npm start's exit code counts it as drift otherwise). */
+export const domainEventsClean = (report: DomainEventsReport): boolean => report.audit.findings.length === 0;

@@ -22,9 +22,9 @@ let emulator: EsmEmulator;
 let delivered: StreamChange[];
 
 /** Starts the mapping; `invoke` may replace the invocation (fault injection). */
-async function start(invoke?: (call: InvocationCall) => Promise<unknown>) {
+async function start(invoke?: (call: InvocationCall) => Promise<unknown>, settings?: Parameters<typeof startDomainEventsLocal>[0]['settings']) {
   table = await createTestTable('domain-events');
-  local = await startDomainEventsLocal({ tableName: table.tableName, sleep: async () => undefined, logLevel: 'SILENT' });
+  local = await startDomainEventsLocal({ tableName: table.tableName, sleep: async () => undefined, logLevel: 'SILENT', ...(settings && { settings }) });
   delivered = [];
   emulator = EsmEmulator.forEndpoint(table.endpoint, {
     tableName: table.tableName,
@@ -72,6 +72,9 @@ describe('domain-events on DynamoDB Local', () => {
     // Bulk load batches well: far fewer calls than events.
     expect(report.putEventsCalls).toBeLessThan(report.events / 5);
     expect(formatDomainEventsReport(report)[0]).toMatch(/^Domain events: \d+ published for \d+ changes in \d+ PutEvents calls .* local EventBridge stand-in$/);
+    // The wiring's own record of what was delivered gives the same I6 result, and the report says so.
+    expect(local.audit()).toEqual(audit);
+    expect(formatDomainEventsReport(report)).toContainEqual(`  I6 holds: each of ${audit.checked.changes} delivered changes of an entity has its event (0 duplicates), no event without a change`);
   });
 
   it('a batch whose invocation failed after publishing is delivered again: the same eventIDs again, I6 still holds', async () => {
@@ -107,12 +110,24 @@ describe('domain-events on DynamoDB Local', () => {
     expect(local.eventBridge.events().map((e) => e['detail-type'])).toEqual(['registration.created', 'registration.updated', 'registration.deleted']);
     expect(emulator.counters()['domain-events']!.partialFailures + emulator.counters()['domain-events']!.functionErrors).toBeGreaterThan(0);
     expect(local.report().failedEntries).toBe(6);
+    expect(local.audit().findings).toEqual([]);
     expect(local.verboseLines()).toEqual([
       expect.stringMatching(/^\[event\] registration\.created AIRCRAFT#REGISTRY#FAA DETAIL#N7 eventID=\S+ changed=\S+$/),
       expect.stringMatching(/^\[event\] registration\.updated .* changed=status$/),
       expect.stringMatching(/^\[event\] registration\.deleted /),
     ]);
     expect(local.verboseLines()).toEqual([]);
+  });
+
+  it('a change whose event never got out (the mapping gave up on it) is an I6 finding, named in the report', async () => {
+    await start(undefined, { retryAttempts: 1, bisectBatchOnError: false });
+    local.eventBridge.failEntries({ match: ({ detail }) => (detail.keys as { SK: string }).SK === 'DETAIL#N9', code: 'InternalFailure', times: Infinity });
+    await table.doc.send(new PutCommand({ TableName: table.tableName, Item: faaRow('N9') }));
+    await emulator.drain({ timeoutMs: 60_000 });
+    expect(emulator.dlq('domain-events')).toHaveLength(1);
+    const { findings } = local.audit();
+    expect(findings).toEqual([expect.objectContaining({ invariant: 'I6', where: expect.stringContaining('SK=DETAIL#N9'), problem: 'delivered change produced no registration.created event' })]);
+    expect(formatDomainEventsReport(local.report())).toContainEqual('  I6: 1 finding(s)');
   });
 
   it('points the real SDK client at the stand-in through AWS_ENDPOINT_URL_EVENTBRIDGE', async () => {
