@@ -1,11 +1,12 @@
 /**
- * Reading Lambda's on-failure records (DESIGN §10). An S3 destination object is the invocation
+ * Reading Lambda's on-failure records, from DynamoDB stream and Kinesis mappings alike. An S3 destination object is the invocation
  * record plus `payload`, the whole invocation event (`{"Records":[...]}`) as JSON text (or, as
  * some tools store it, as an object). An SQS/SNS destination message is the record alone: only
  * the shard and sequence range, which must be re-read from the stream while it retains them.
  */
 import type { DynamoDBRecord } from 'aws-lambda';
 import { readKeys } from '../lambda/shared/decode';
+import { fromKinesisRecord, isKinesisRecord } from '../lambda/shared/kinesis-record';
 import type { RowKeys } from '../lambda/shared/key-rules';
 
 export interface StreamBatchInfo {
@@ -20,10 +21,16 @@ export class FailureRecordError extends Error {
   override readonly name = 'FailureRecordError';
 }
 
-export function batchInfoOf(record: unknown, where: string): StreamBatchInfo {
-  const info = (record as { DDBStreamBatchInfo?: Partial<StreamBatchInfo> } | null)?.DDBStreamBatchInfo;
+/**
+ * The batch's position: `DDBStreamBatchInfo` from a DynamoDB stream mapping, `KinesisBatchInfo`
+ * from a Kinesis one (same fields that matter here). With `kinesis: false` (re-reading a range
+ * from a DynamoDB stream) only the first is accepted.
+ */
+export function batchInfoOf(record: unknown, where: string, options: { kinesis?: boolean } = {}): StreamBatchInfo {
+  const r = record as { DDBStreamBatchInfo?: Partial<StreamBatchInfo>; KinesisBatchInfo?: Partial<StreamBatchInfo> } | null;
+  const [name, info] = r?.KinesisBatchInfo && options.kinesis !== false ? ['KinesisBatchInfo', r.KinesisBatchInfo] : ['DDBStreamBatchInfo', r?.DDBStreamBatchInfo];
   for (const field of ['shardId', 'startSequenceNumber', 'endSequenceNumber', 'streamArn'] as const) {
-    if (typeof info?.[field] !== 'string') throw new FailureRecordError(`${where}: not a DynamoDB stream on-failure record (DDBStreamBatchInfo.${field} missing)`);
+    if (typeof info?.[field] !== 'string') throw new FailureRecordError(`${where}: not a stream on-failure record (${name}.${field} missing)`);
   }
   return info as StreamBatchInfo;
 }
@@ -50,9 +57,10 @@ export function keysOfFailureObject(text: string, where: string): { info: Stream
   }
   const records = (event as { Records?: unknown } | null)?.Records;
   if (!Array.isArray(records)) throw new FailureRecordError(`${where}: payload has no Records array`);
-  const keys = records.map((r: DynamoDBRecord, i) => {
+  const keys = records.map((r: unknown, i) => {
     try {
-      return readKeys(r);
+      // A Kinesis mapping's payload holds Kinesis records: the change is in their data.
+      return readKeys(isKinesisRecord(r) ? fromKinesisRecord(r) : (r as DynamoDBRecord));
     } catch (error) {
       throw new FailureRecordError(`${where}: record ${i}: ${(error as Error).message}`);
     }

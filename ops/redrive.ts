@@ -129,7 +129,7 @@ export async function runDlqRedrive(options: {
       const id = m.MessageId ?? '?';
       let info;
       try {
-        info = batchInfoOf(JSON.parse(m.Body ?? ''), `message ${id}`);
+        info = batchInfoOf(JSON.parse(m.Body ?? ''), `message ${id}`, { kinesis: false });
       } catch (error) {
         messages.push({ messageId: id, keys: 0, outcome: 'left', error: errorMessage(error) });
         continue;

@@ -99,7 +99,7 @@ describe('ops redrive', () => {
       const store = folderStore(dir);
       const reconcilers = createReconcilers({ doc: pipeline.doc, tableName: pipeline.tableName, logger: quietLogger(), subsystems: ['image-sync', 'faa-matcher-sync'] });
       const report = await runRedrive({ store, reconcilers, run: 'k', keep: true });
-      expect(report.objects.find((o) => o.object === 'aws/broken')).toMatchObject({ outcome: 'left', error: expect.stringContaining('aws/broken: not a DynamoDB stream on-failure record') });
+      expect(report.objects.find((o) => o.object === 'aws/broken')).toMatchObject({ outcome: 'left', error: expect.stringContaining('aws/broken: not a stream on-failure record (DDBStreamBatchInfo') });
       const kept = report.objects.filter((o) => o.outcome === 'kept');
       expect(kept.length).toBeGreaterThan(0);
       for (const o of kept) expect(existsSync(join(dir, ...o.object.split('/')) + KEPT_SUFFIX)).toBe(true);
