@@ -5,10 +5,11 @@
  * `package/emulator/` folder (npm pack + tar, ~2 s) instead of installing the wrapper's
  * 300+ MB of dependencies, and cache it in `.cache/` (git-ignored).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createServer, Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fetchNpmPackageInto, untar, verifySha256 } from './npm-fetch';
+import { spawnWatched } from './process/watched-spawn';
 
 export const DYNAMODB_LOCAL_PACKAGE = 'amplify-dynamodb-simulator';
 export const DYNAMODB_LOCAL_VERSION = '2.9.30';
@@ -68,7 +69,8 @@ export function portInUse(port: number): Promise<boolean> {
 export interface DynamoDbLocal {
   readonly endpoint: string;
   readonly port: number;
-  readonly pid: number;
+  /** The process group DynamoDB Local runs in (its watchdog and java). */
+  readonly pgid: number;
   stop(): Promise<void>;
   /** SIGKILL now, synchronously (for process.on('exit'), where nothing async runs). */
   killNow(): void;
@@ -76,40 +78,27 @@ export interface DynamoDbLocal {
 
 /**
  * Starts DynamoDB Local in memory with one shared database (so any access key and region
- * see the same tables) and resolves once it answers on its port.
+ * see the same tables) and resolves once it answers on its port. java runs under a watchdog
+ * (local/process/watchdog.cjs) in a process group of its own: a terminal's Ctrl-C reaches
+ * only the caller, which decides when to stop it, and java ends with the caller however the
+ * caller ends (SIGKILL included).
  */
-export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: number; detached?: boolean } = {}): Promise<DynamoDbLocal> {
+export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: number } = {}): Promise<DynamoDbLocal> {
   assertJava();
   const dir = ensureDynamoDbLocalJar();
   const port = options.port ?? (await freePort());
   if (await portInUse(port)) throw new Error(`port ${port} is already in use; pick another or stop what holds it`);
 
-  const child: ChildProcess = spawn(
-    'java',
-    [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), '-inMemory', '-sharedDb', '-port', String(port)],
-    // detached: its own process group, so a terminal's Ctrl-C (SIGINT to the foreground group)
-    // reaches only the parent, which drains and audits before stopping it.
-    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false },
-  );
-  // Signal the whole group when detached (java's own children included).
-  const signal = (name: NodeJS.Signals) => {
-    try {
-      if (options.detached) process.kill(-child.pid!, name);
-      else child.kill(name);
-    } catch {
-      // already gone
-    }
-  };
+  const java = spawnWatched('java', [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), '-inMemory', '-sharedDb', '-port', String(port)], { cwd: dir });
   let output = '';
-  child.stdout?.on('data', (d) => (output += d));
-  child.stderr?.on('data', (d) => (output += d));
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  java.child.stdout?.on('data', (d) => (output += d));
+  java.child.stderr?.on('data', (d) => (output += d));
 
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   while (!(await portInUse(port))) {
-    if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with code ${child.exitCode}:\n${output}`);
+    if (!java.running()) throw new Error(`DynamoDB Local exited with code ${java.child.exitCode ?? java.child.signalCode}:\n${output}`);
     if (Date.now() > deadline) {
-      signal('SIGKILL');
+      java.killNow();
       throw new Error(`DynamoDB Local did not open port ${port} in time:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -117,18 +106,9 @@ export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: n
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
-    pid: child.pid!,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        signal('SIGTERM');
-        const killer = setTimeout(() => signal('SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(killer);
-      }
-    },
-    killNow: () => {
-      if (child.exitCode === null && child.signalCode === null) signal('SIGKILL');
-    },
+    pgid: java.pgid,
+    stop: () => java.stop(),
+    killNow: () => java.killNow(),
   };
 }
 

@@ -61,9 +61,9 @@ export async function main(args: Args, stop: AbortSignal): Promise<number> {
   const dataset = datasetFor(args);
   mkdirSync(args.failureDir, { recursive: true });
   out(`Starting DynamoDB Local${args.port ? ` on port ${args.port}` : ''}...`);
-  const ddb: DynamoDbLocal = await startDynamoDbLocal({ ...(args.port && { port: args.port }), detached: true });
+  const ddb: DynamoDbLocal = await startDynamoDbLocal({ ...(args.port && { port: args.port }) });
   process.on('exit', ddb.killNow);
-  out(`DynamoDB Local is up at ${ddb.endpoint} (pid ${ddb.pid})`);
+  out(`DynamoDB Local is up at ${ddb.endpoint} (process group ${ddb.pgid})`);
   const pipeline = new LocalPipeline({
     endpoint: ddb.endpoint,
     tableName: TABLE,
