@@ -1,5 +1,9 @@
-/** `npm start`'s report: the mappings' counters, the search queue and indexer, the audit. */
+/** `npm start`'s report: the mappings' counters, the search queue and indexer, the audit; and its redrive command. */
+import { isAbsolute, relative, resolve } from 'node:path';
 import type { PipelineReport } from './pipeline';
+
+/** The package root: `npm run` runs its scripts there, whatever the caller's folder. */
+const ROOT = resolve(__dirname, '..');
 
 /** What the report's timings measure. */
 export interface Timings {
@@ -36,4 +40,17 @@ export function formatReport(report: PipelineReport, t: Timings): string[] {
   for (const d of drift.slice(0, 20)) lines.push(`  ${d.invariant} ${d.where}: ${d.problem}`);
   if (drift.length > 20) lines.push(`  ... and ${drift.length - 20} more`);
   return lines;
+}
+
+/**
+ * The command that replays `npm start`'s failed batches while it is up: the failure folder
+ * (relative to the package root, where `npm run` runs), the table on DynamoDB Local, and the
+ * search queue as served over SQS's protocol. AWS_ENDPOINT_URL_SQS points the SDK's SQS client
+ * at the queue's host (given only the queue URL, the SDK also sends there, but warns on every request).
+ */
+export function redriveCommand(o: { failureDir: string; table: string; endpoint: string; queueUrl: string }): string {
+  const rel = relative(ROOT, o.failureDir);
+  const dir = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : o.failureDir;
+  const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  return `AWS_ENDPOINT_URL_SQS=${new URL(o.queueUrl).origin} npm run ops -- redrive --from ${quote(dir)} --table ${quote(o.table)} --endpoint ${o.endpoint} --queue-url ${o.queueUrl}`;
 }

@@ -3,23 +3,28 @@
  * scripted change set, drains, prints a report and audits I1–I3; exits 1 on drift.
  * Flags: local/cli-args.ts (`npm start -- --help`).
  *
- * DynamoDB Local runs in its own process group, so a terminal's Ctrl-C reaches only this
- * process: it stops writing, drains, audits, reports and exits (0 clean, 1 drift). A second
- * Ctrl-C, SIGTERM, an error or an uncaught exception stops DynamoDB Local too (no java is
- * left behind).
+ * DynamoDB Local runs in its own process group under a watchdog (local/process/), so a
+ * terminal's Ctrl-C reaches only this process: it stops writing, drains, audits, reports and
+ * exits (0 clean, 1 drift). A second Ctrl-C, SIGTERM, SIGHUP, an error, or the death of npm or
+ * tsx above us stops at once (local/process/stop-signals.ts); the watchdog ends java even when
+ * this process is killed outright. While up, the search queue is served over SQS's protocol
+ * (local/emulator/sqs-json-server.ts) so `npm run ops -- redrive` can send to it.
  */
 import { mkdirSync } from 'node:fs';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { HELP, parseCli, UsageError, datasetFor, type Args } from './cli-args';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
+import { serveSqsQueue } from './emulator/sqs-json-server';
 import type { EmulatorLog, InvocationCall } from './esm-emulator';
-import { LocalPipeline, type PipelineReport } from './pipeline';
-import { formatReport } from './start-report';
+import { LOCAL_QUEUE_URL, LocalPipeline, type PipelineReport } from './pipeline';
+import { onStopSignals } from './process/stop-signals';
+import { formatReport, redriveCommand } from './start-report';
+import { checkTypesense } from './start/typesense-check';
 import { indexChanges, rowChanges } from './verbose-diff';
 import { applyChange, loadRows } from './table-io';
 
 export { parseCli, datasetFor, DEFAULT_FAILURE_DIR } from './cli-args';
-export { formatReport } from './start-report';
+export { formatReport, redriveCommand } from './start-report';
 
 // The SDK's notice about its future Node.js floor is noise in this CLI's report (engines: node >= 20).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -60,6 +65,7 @@ const clean = (r: PipelineReport) => r.audit.drift.length === 0 && r.dlq.length 
 export async function main(args: Args, stop: AbortSignal): Promise<number> {
   const dataset = datasetFor(args);
   mkdirSync(args.failureDir, { recursive: true });
+  if (args.typesense) await checkTypesense(args.typesense.url, args.typesense.apiKey);
   out(`Starting DynamoDB Local${args.port ? ` on port ${args.port}` : ''}...`);
   const ddb: DynamoDbLocal = await startDynamoDbLocal({ ...(args.port && { port: args.port }) });
   process.on('exit', ddb.killNow);
@@ -75,8 +81,10 @@ export async function main(args: Args, stop: AbortSignal): Promise<number> {
     failureDir: args.failureDir,
     ...(args.typesense && { typesense: args.typesense }),
   });
+  let queueServer: Awaited<ReturnType<typeof serveSqsQueue>> | undefined;
   try {
     await pipeline.start();
+    queueServer = await serveSqsQueue(pipeline.queue, LOCAL_QUEUE_URL);
     out(args.typesense ? `Indexing into Typesense at ${args.typesense.url}` : `Indexing into the local Typesense stand-in at ${pipeline.typesense?.url} (not Typesense: none can run here)`);
     let seen = args.verbose ? { index: await pipeline.snapshotIndex(), rows: await pipeline.rows() } : undefined;
     const drained = async () => {
@@ -98,11 +106,13 @@ export async function main(args: Args, stop: AbortSignal): Promise<number> {
     const timings = { rows: dataset.rows.length + dataset.changes.length, loadSeconds: (written - started) / 1000, drainSeconds: (Date.now() - written) / 1000 };
     let report = await pipeline.report();
     formatReport(report, timings).forEach((line) => out(line));
-    if (report.dlq.length > 0) out(`Failed batches written to ${args.failureDir} (npm run ops -- redrive --from ${args.failureDir})`);
+    const redrive = redriveCommand({ failureDir: args.failureDir, table: TABLE, endpoint: ddb.endpoint, queueUrl: queueServer.queueUrl });
+    if (report.dlq.length > 0) out(`Failed batches written to ${args.failureDir}${args.keepRunning ? '' : ' (replay them while `npm start -- --keep-running` is up)'}`);
 
     if (args.keepRunning && !stop.aborted) {
       out('');
-      out(`Up: DynamoDB Local at ${ddb.endpoint} (table ${TABLE}); the emulator is watching its stream. Ctrl-C drains, audits and exits.`);
+      out(`Up: DynamoDB Local at ${ddb.endpoint} (table ${TABLE}); the emulator is watching its stream; the search queue is at ${queueServer.queueUrl}. Ctrl-C drains, audits and exits.`);
+      out(`Replay failed batches with: ${redrive}`);
       while (!stop.aborted) {
         await new Promise((r) => setTimeout(r, 500));
         const applied = await pipeline.consumeQueue();
@@ -118,6 +128,7 @@ export async function main(args: Args, stop: AbortSignal): Promise<number> {
     }
     return clean(report) ? 0 : 1;
   } finally {
+    await queueServer?.stop();
     await pipeline.stop();
     await ddb.stop();
   }
@@ -135,17 +146,17 @@ if (require.main === module) {
     process.stdout.write(HELP);
     process.exit(0);
   }
+  // A closed terminal or a gone npm turns writes into EIO/EPIPE errors: they must not crash us before DynamoDB Local is stopped.
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
   const controller = new AbortController();
-  // `npm start` runs node under npm and tsx, which both relay the terminal's Ctrl-C: copies
-  // arriving within a second of the first are that one Ctrl-C, not a second.
-  let firstAt = 0;
-  process.on('SIGINT', () => {
-    if (!controller.signal.aborted) return (firstAt = Date.now()), controller.abort();
-    if (Date.now() - firstAt < 1_000) return;
-    process.stderr.write('npm start: second Ctrl-C, stopping now\n');
-    process.exit(130); // the 'exit' handler kills DynamoDB Local's process group
+  onStopSignals({
+    graceful: () => controller.abort(),
+    stopNow: (code, reason) => {
+      process.stderr.write(`npm start: ${reason}, stopping now\n`);
+      process.exit(code); // the 'exit' handler kills DynamoDB Local's process group
+    },
   });
-  process.on('SIGTERM', () => process.exit(143));
   main(args, controller.signal).then(
     (code) => process.exit(code),
     (error: unknown) => {

@@ -1,8 +1,7 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { DEFAULT_FAILURE_DIR, datasetFor, formatReport, parseCli } from '../../local/start';
+import { freePort } from '../../local/dynamodb-local';
+import { DEFAULT_FAILURE_DIR, datasetFor, formatReport, parseCli, redriveCommand } from '../../local/start';
 import type { PipelineReport } from '../../local/pipeline';
 import { indexChanges, rowChanges } from '../../local/verbose-diff';
 import { generateDataset, SAMPLE_DATASET_OPTIONS } from '../../local/dataset';
@@ -106,64 +105,21 @@ describe('npm start as a program', () => {
     expect(r.stdout).toBe('');
   }, 60_000);
 
-  /** `npm start -- --keep-running` in its own process group (as a terminal runs it), once it printed its "Up:" line. */
-  async function keepRunning() {
-    const failures = mkdtempSync(join(tmpdir(), 'npm-start-failures-'));
-    const child = spawn(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'local/start.ts', '--keep-running', '--failure-dir', failures], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    const run = { child, stdout: '', stderr: '', javaPid: 0, exited: new Promise<number | null>((done) => child.once('exit', (code) => done(code))) };
-    child.stderr.on('data', (d) => (run.stderr += d));
-    cleanups.push(() => {
-      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
-      if (run.javaPid && alive(run.javaPid)) process.kill(-run.javaPid, 'SIGKILL');
-      rmSync(failures, { recursive: true, force: true });
-    });
-    await new Promise<void>((up, fail) => {
-      child.stdout.on('data', (d) => {
-        run.stdout += d;
-        if (/^Up: /m.test(run.stdout)) up();
-      });
-      child.once('exit', () => fail(new Error(`exited before up:\n${run.stdout}\n${run.stderr}`)));
-    });
-    run.javaPid = Number(/DynamoDB Local is up at \S+ \(pid (\d+)\)/.exec(run.stdout)![1]);
-    expect(alive(run.javaPid)).toBe(true);
-    return run;
-  }
-  const cleanups: (() => void)[] = [];
-  afterEach(() => cleanups.splice(0).forEach((f) => f()));
-
-  it('Ctrl-C to the whole process group in --keep-running drains, audits, reports, exits 0 and leaves no java behind', async () => {
-    const run = await keepRunning();
-    process.kill(-run.child.pid!, 'SIGINT'); // what a terminal does: the whole foreground group
-    expect(await run.exited).toBe(0);
-    const after = run.stdout.slice(run.stdout.indexOf('Up: '));
-    expect(after).toContain('Stopping: draining, then auditing...');
-    expect(after).toMatch(/Consistency audit: \d+ documents/);
-    expect(after).toContain('no drift');
-    expect(alive(run.javaPid)).toBe(false);
-    expect(alive(-run.javaPid)).toBe(false); // its process group is gone too
-  }, 180_000);
-
-  it('SIGTERM to npm start alone stops DynamoDB Local too', async () => {
-    const run = await keepRunning();
-    process.kill(run.child.pid!, 'SIGTERM');
-    await run.exited;
-    // Killed, not yet reaped: java's parent died, so init reaps it (a zombie until then).
-    expect(liveInGroup(run.javaPid)).toEqual([]);
-  }, 180_000);
+  it('an unreachable --typesense-url fails before DynamoDB Local starts: one line naming the URL, exit 2', async () => {
+    const closed = await freePort(); // nothing listens there
+    const url = `http://127.0.0.1:${closed}`;
+    const r = tsx(['--typesense-url', url, '--typesense-api-key', 'k']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([`npm start failed: Typesense at ${url} is unreachable (ECONNREFUSED)`]);
+    expect(r.stdout).not.toContain('Starting DynamoDB Local');
+  }, 60_000);
 });
 
-/** States of the group's processes that still run (zombies, killed but not yet reaped, excluded). */
-function liveInGroup(pgid: number): string[] {
-  const ps = spawnSync('ps', ['-o', 'pid=,stat=,comm=', '-g', String(pgid)], { encoding: 'utf8' });
-  return ps.stdout.split('\n').map((l) => l.trim()).filter((l) => l && !/^\d+\s+Z/.test(l));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
+describe('the local redrive command', () => {
+  it('names the failure folder from the package root, the table, DynamoDB Local and the served search queue', () => {
+    expect(redriveCommand({ failureDir: DEFAULT_FAILURE_DIR, table: 'stream-fanout-local', endpoint: 'http://127.0.0.1:8000', queueUrl: 'http://127.0.0.1:9324/000000000000/search-actions.fifo' })).toBe(
+      'AWS_ENDPOINT_URL_SQS=http://127.0.0.1:9324 npm run ops -- redrive --from .cache/npm-start/failures --table stream-fanout-local --endpoint http://127.0.0.1:8000 --queue-url http://127.0.0.1:9324/000000000000/search-actions.fifo',
+    );
+    expect(redriveCommand({ failureDir: "/tmp/it's here", table: 't', endpoint: 'http://e', queueUrl: 'http://q:1/0/q.fifo' })).toContain(`--from '/tmp/it'\\''s here' --table t`);
+  });
+});
