@@ -1,17 +1,26 @@
 /**
- * `ops audit`: reads the table (parallel segments, rate-limited) and, when given, the
- * Typesense index; reports every violation of I1-I3 by key (the pure checks of
- * ops/invariants.ts). A table whose stream is still draining looks drifted for a moment, so
- * every finding is re-checked once against strongly consistent reads of the partitions
- * that decide it; only drift that survives is reported. `--repair` reconciles exactly the
- * drifted keys through the reconcile entries.
+ * `ops audit`: every violation of I1-I3 by key, in four steps, with memory bounded by the
+ * largest partition rather than the table (ops/audit-pass.ts says what is held):
+ * 1. first pass: one scan in parallel segments (rate-limited), each page checked and dropped;
+ *    the index export streamed; the links partition read page by page;
+ * 2. re-check: each finding evaluated again from strongly consistent reads of the rows that
+ *    decide it (a change still on its way through the stream is not reported);
+ * 3. I3 findings confirmed and the matcher's ledger present: their tuples measured (`--repair`:
+ *    recounted) under a fence in one consistent scan of the contribution rows
+ *    (lambda/faa-matcher-sync/recount.ts): a count that disagrees with its contribution rows;
+ * 4. `--repair`: the keys reconciled, what cannot be repaired safely left untouched and named,
+ *    the touched keys re-audited (ops/audit-repair.ts).
  */
-import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { decodeImage, type Item } from '../lambda/shared/decode';
-import type { RowKeys } from '../lambda/shared/key-rules';
-import { auditSearch, auditTable, findingId, partitionsOf, projectionCounts, type Finding, type IndexSnapshot, type Invariant } from './invariants';
-import { reconcileKeys, type ReconcilerSet, type ReconcileTally } from './reconcile';
-import { scanRows } from './scan';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Tuple } from '../lambda/faa-matcher-sync/domain';
+import type { RecountHooks, TupleRecount } from '../lambda/faa-matcher-sync/recount';
+import { firstPass } from './audit-pass';
+import { recheck } from './audit-recheck';
+import { recount, recountFinding } from './audit-recount';
+import { repairFindings, type RepairReport, type Untouched } from './audit-repair';
+import { findingPlace, type Finding, type IndexSnapshot, type Invariant } from './invariants';
+import type { ReconcilerSet } from './reconcile';
+import { snapshotReader, type SearchIndexReader } from './typesense';
 
 export interface AuditOptions {
   readonly client: DynamoDBClient;
@@ -19,11 +28,13 @@ export interface AuditOptions {
   readonly segments: number;
   readonly rate?: number;
   readonly only: ReadonlySet<Invariant>;
-  /** Reads the search index (I1); absent: I1 is not checked and the projection's counts are reported. */
-  readonly readIndex?: () => Promise<IndexSnapshot>;
-  /** Reconcile the drifted keys with these reconcilers (origin `repair`, this run id). */
+  /** The search index (I1): a streaming reader, or a snapshot in memory; absent: I1 is not checked and the projection's counts are reported. */
+  readonly readIndex?: () => Promise<SearchIndexReader | IndexSnapshot>;
+  /** Repair the confirmed drift with these reconcilers (origin `repair`, this run id). */
   readonly repair?: { readonly reconcilers: ReconcilerSet; readonly run: string };
   readonly onProgress?: (items: number) => void;
+  /** Tests pause the recount here. */
+  readonly recountHooks?: RecountHooks;
 }
 
 export interface FindingJson {
@@ -37,16 +48,22 @@ export interface FindingJson {
 
 export interface AuditReport {
   readonly findings: FindingJson[];
-  readonly checked: { rows: number; documents?: number; entities?: number; tuples?: number; recheckedPartitions: number; cleared: number };
+  readonly checked: {
+    rows: number;
+    documents?: number;
+    /** Documents read from the index's export. */
+    indexed?: number;
+    entities?: number;
+    tuples?: number;
+    /** Findings of the first pass evaluated again, and those the re-check cleared. */
+    rechecked: number;
+    cleared: number;
+    /** Tuples whose count was measured against its contribution rows. */
+    recounted?: number;
+  };
   /** Documents per collection the table projects to (when I1 was not checked against a server). */
   readonly projection?: Record<string, number>;
-  readonly repair?: ReconcileTally & {
-    readonly keys: number;
-    /** Findings no key can repair (a document no row projects to: delete it by id). */
-    readonly unrepairable: number;
-    /** Repair keys no given reconciler accepts (e.g. I1 keys without --queue-url). */
-    readonly notRouted: number;
-  };
+  readonly repair?: Omit<RepairReport, 'remaining' | 'untouched'> & { readonly untouched: Untouched[]; readonly remaining: FindingJson[] };
 }
 
 const toJson = (f: Finding): FindingJson => ({
@@ -57,65 +74,61 @@ const toJson = (f: Finding): FindingJson => ({
   problem: f.problem,
 });
 
-function findingsOf(rows: readonly Item[], index: IndexSnapshot | undefined, only: ReadonlySet<Invariant>) {
-  const table = auditTable(rows, only);
-  const search = index && only.has('I1') ? auditSearch(rows, index) : undefined;
-  return { drift: [...(search?.drift ?? []), ...table.drift], checked: { ...table.checked, ...(search && { documents: search.documents }) } };
-}
+const isReader = (x: SearchIndexReader | IndexSnapshot): x is SearchIndexReader => typeof (x as SearchIndexReader).documents === 'function';
 
-/** Every row of one partition, strongly consistent. */
-async function queryPartition(client: DynamoDBClient, tableName: string, pk: string): Promise<Item[]> {
-  const rows: Item[] = [];
-  let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await client.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': 'PK' },
-        ExpressionAttributeValues: { ':pk': { S: pk } },
-        ConsistentRead: true,
-        ExclusiveStartKey,
-      }),
-    );
-    rows.push(...(page.Items ?? []).map((i) => decodeImage(i)));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return rows;
+/** The tuples whose counts the confirmed I3 findings involve (tuple rows, and the tuples a drifted link moves a count between). */
+function tuplesOf(findings: readonly Finding[]): Tuple[] {
+  const tuples = new Map<string, Tuple>();
+  for (const f of findings) for (const t of [...(f.tuple ? [f.tuple] : []), ...(f.tuples ?? [])]) tuples.set(JSON.stringify(t), t);
+  return [...tuples.values()];
 }
 
 export async function runAudit(options: AuditOptions): Promise<AuditReport> {
   const { client, tableName, only } = options;
-  const rows = await scanRows({ client, tableName, segments: options.segments, rate: options.rate, run: 'audit', consistent: false, ...(options.onProgress && { onProgress: options.onProgress }) });
-  const index = options.readIndex && only.has('I1') ? await options.readIndex() : undefined;
-  const first = findingsOf(rows, index, only);
+  const loaded = options.readIndex && only.has('I1') ? await options.readIndex() : undefined;
+  const index = loaded === undefined ? undefined : isReader(loaded) ? loaded : snapshotReader(loaded);
+  const pass = await firstPass({ client, tableName, segments: options.segments, ...(options.rate !== undefined && { rate: options.rate }), only, ...(index && { index }), ...(options.onProgress && { onProgress: options.onProgress }) });
+  const ledger = pass.tallies.ledger;
+  const confirmed = await recheck({ client, tableName, ledger, ...(index && { index }) }, pass.findings);
+  // The re-check reads a tuple back from its key; the first pass knew its fields.
+  const tupleAt = new Map(pass.findings.filter((f) => f.tuple).map((f) => [findingPlace(f), f.tuple!]));
+  const confirmedPlaces = new Set(confirmed.map(findingPlace));
+  let findings = confirmed.map((f) => (f.tuple || !tupleAt.has(findingPlace(f)) ? f : { ...f, tuple: tupleAt.get(findingPlace(f))! }));
 
-  // Re-check: re-read (consistently) every partition a finding depends on, audit again, keep what persists.
-  const partitions = new Set(first.drift.flatMap(partitionsOf));
-  let findings = first.drift;
-  if (partitions.size > 0) {
-    const fresh = (await Promise.all([...partitions].map((pk) => queryPartition(client, tableName, pk)))).flat();
-    const second = findingsOf([...rows.filter((r) => !partitions.has(String(r.PK))), ...fresh], index, only);
-    const confirmed = new Set(second.drift.map(findingId));
-    findings = second.drift.filter((f) => confirmed.has(findingId(f)) && first.drift.some((g) => findingId(g) === findingId(f)));
+  let recounts: TupleRecount[] = [];
+  const i3 = findings.filter((f) => f.invariant === 'I3');
+  if (ledger && i3.length > 0) {
+    const ctx = { client, tableName, segments: options.segments, ...(options.rate !== undefined && { rate: options.rate }), ...(options.recountHooks && { hooks: options.recountHooks }) };
+    recounts = await recount(ctx, tuplesOf(i3), options.repair !== undefined);
+    findings = [...findings, ...recounts.flatMap((r) => recountFinding(r) ?? [])];
   }
 
   let repair: AuditReport['repair'];
   if (options.repair) {
-    const keys = new Map<string, RowKeys>();
-    for (const f of findings) for (const k of f.repair) keys.set(`${k.PK}\u0000${k.SK}`, k);
-    const reconcilers = Object.values(options.repair.reconcilers);
-    const routed = [...keys.values()].filter((k) => reconcilers.some((r) => r?.accepts(k)));
-    const tally = await reconcileKeys(options.repair.reconcilers, routed, { kind: 'repair', run: options.repair.run });
-    // No key names an extra document; an I1 key without --queue-url has no reconciler here.
-    const unrepairable = findings.filter((f) => f.repair.length === 0).length;
-    repair = { ...tally, keys: keys.size, unrepairable, notRouted: keys.size - routed.length };
+    const r = await repairFindings({ client, tableName, ...options.repair, findings, recounts, ledger });
+    repair = { ...r, remaining: r.remaining.map(toJson) };
   }
 
   return {
     findings: findings.map(toJson),
-    checked: { rows: rows.length, ...first.checked, recheckedPartitions: partitions.size, cleared: first.drift.length - findings.length },
-    ...(!index && only.has('I1') && { projection: projectionCounts(rows) }),
+    checked: {
+      rows: pass.rows,
+      ...(only.has('I1') && { documents: pass.documents }),
+      ...(pass.indexed !== undefined && { indexed: pass.indexed }),
+      ...(only.has('I2') && { entities: pass.entities }),
+      ...(only.has('I3') && { tuples: [...pass.tallies.byId.values()].filter((t) => t.carriers > 0).length }),
+      rechecked: pass.findings.length,
+      cleared: pass.findings.filter((f) => !confirmedPlaces.has(findingPlace(f))).length,
+      ...(recounts.length > 0 && { recounted: recounts.length }),
+    },
+    ...(pass.projection && { projection: pass.projection }),
     ...(repair && { repair }),
   };
+}
+
+/** The command's exit status: 0 only when nothing is drifted, or every finding was repaired and re-audited clean. */
+export function auditExitCode(report: AuditReport): 0 | 1 {
+  const r = report.repair;
+  if (!r) return report.findings.length > 0 ? 1 : 0;
+  return r.untouched.length === 0 && r.failures.length === 0 && r.notRouted === 0 && r.remaining.length === 0 && r.queued === 0 ? 0 : 1;
 }

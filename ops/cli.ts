@@ -13,7 +13,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parseArgs } from 'node:util';
 import { prepareTakeover } from '../lambda/faa-matcher-sync/takeover';
 import type { Invariant } from './invariants';
-import { runAudit } from './audit';
+import { auditExitCode, runAudit } from './audit';
 import { credentialsFor, nameFailedRequests, resolveRegion } from './aws';
 import { backfillIsClean, runBackfill } from './backfill';
 import { dropSdkNodeVersionWarning, errorMessage, processIo, runId, stderrLogger, UsageError, type OpsIo } from './common';
@@ -173,7 +173,7 @@ export async function main(argv: readonly string[], io: OpsIo = processIo, env: 
           });
           bar.finish();
           print('audit', report);
-          return report.findings.length > 0 ? 1 : 0;
+          return auditExitCode(report);
         }
         case 'backfill': {
           const { subsystems, dryRun } = settings;

@@ -1,12 +1,11 @@
 /**
- * The consistency audit (DESIGN §6): given a snapshot of the table and of the search
- * index, list every way I1–I3 fail, each finding naming the row key at fault and the keys
- * whose reconcile repairs it. Pure, so `npm start`, the chaos test, `ops audit` and a user's
- * own tooling judge drift the same way.
+ * The consistency audit (DESIGN §6): every way I1–I3 fail, each finding naming the row key at
+ * fault and the keys whose reconcile repairs it. Pure and built from per-unit checks (one row
+ * and its document, one entity partition, one link, one tuple), so `ops audit` streams the
+ * table through the same checks that `npm start`, the chaos test and a user's own tooling run
+ * on a snapshot with `audit(rows, index)`.
  */
-import { matcherFields } from '../lambda/faa-matcher-sync/domain';
-import { CONTRIBUTION_PK_PREFIX, CONTRIBUTION_SK_PREFIX, contributionKey, matcherTupleKey, MATCHER_TUPLE_PK_PREFIX } from '../lambda/faa-matcher-sync/keys';
-import { FAA_LINK_KEY_RULES } from '../lambda/faa-matcher-sync/ownership';
+import type { Tuple } from '../lambda/faa-matcher-sync/domain';
 import { DEFAULT_SK, IMAGE_PK_PREFIX } from '../lambda/image-sync/keys';
 import { i2Violations, type ImageRow } from '../lambda/image-sync/reconcile';
 import type { Item } from '../lambda/shared/decode';
@@ -14,6 +13,9 @@ import type { RowKeys } from '../lambda/shared/key-rules';
 import { deepEqual } from '../lambda/typesense-sync/documents';
 import { matchIndexedSpec } from '../lambda/typesense-sync/specs';
 import { owns } from '../lambda/subsystems';
+import { auditMatcher } from './audit-matcher';
+
+export { auditMatcher };
 
 /** collection -> document id -> document */
 export type IndexSnapshot = ReadonlyMap<string, ReadonlyMap<string, unknown>>;
@@ -36,8 +38,12 @@ export interface Finding extends Drift {
   /** I1 only: the search document concerned. */
   readonly collection?: string;
   readonly id?: string;
-  /** Keys whose reconcile repairs this finding (empty: no key can; see `problem`). */
+  /** Keys whose reconcile repairs this finding (empty: a tuple finding, repaired by a recount and its links' findings, or nothing; see `problem`). */
   readonly repair: readonly RowKeys[];
+  /** I3 tuple findings: the tuple (a recount needs its fields). */
+  readonly tuple?: Tuple;
+  /** I3 link findings: the tuples the link's reconcile moves a count between. */
+  readonly tuples?: readonly Tuple[];
 }
 
 export interface AuditChecked {
@@ -53,33 +59,62 @@ export interface AuditResult {
 }
 
 const keysOf = (row: Item): RowKeys => ({ PK: String(row.PK), SK: String(row.SK) });
-const keyText = (k: RowKeys) => `${k.PK} ${k.SK}`;
+
+// ---- I1: one row and its search document ---------------------------------------------------
+
+/** A row's place in the index: its collection, document id and the document it projects to. */
+export interface Projected {
+  readonly key: RowKeys;
+  readonly collection: string;
+  readonly id: string;
+  readonly document: unknown;
+}
+
+function i1(key: RowKeys | null, collection: string, id: string, problem: string): Finding {
+  return { invariant: 'I1', pk: key?.PK ?? null, sk: key?.SK ?? null, collection, id, problem, where: `${collection}/${id}`, repair: key ? [key] : [] };
+}
+
+/** The row's document; null when no collection indexes the row or it is not indexable; a finding when it cannot be projected. */
+export function projectRow(row: Item): Projected | Finding | null {
+  const key = keysOf(row);
+  const spec = matchIndexedSpec(key);
+  if (!spec) return null;
+  let document;
+  try {
+    document = spec.toDocument(row);
+  } catch (error) {
+    return i1(key, spec.collection, spec.documentId(key), `row cannot be projected: ${(error as Error).message}`);
+  }
+  return document === null ? null : { key, collection: spec.collection, id: spec.documentId(key), document };
+}
+
+export const isFinding = (x: Projected | Finding): x is Finding => 'invariant' in x;
+
+/** A projected row against what the index holds under its id (undefined: nothing). */
+export function documentFinding(p: Projected, indexed: unknown): Finding | null {
+  if (indexed === undefined) return i1(p.key, p.collection, p.id, 'missing from the index');
+  return deepEqual(indexed, p.document) ? null : i1(p.key, p.collection, p.id, 'stale document in the index');
+}
+
+/** A document no row projects to: no trigger can remove it (delete it by id). */
+export const extraDocumentFinding = (collection: string, id: string): Finding => i1(null, collection, id, 'in the index but not in the table');
 
 /** The search documents the table projects to: collection -> id -> { key, document }; plus rows that cannot be projected. */
 export function projectTable(rows: readonly Item[]): { expected: Map<string, Map<string, { key: RowKeys; document: unknown }>>; findings: Finding[] } {
   const expected = new Map<string, Map<string, { key: RowKeys; document: unknown }>>();
   const findings: Finding[] = [];
   for (const row of rows) {
-    const key = keysOf(row);
-    const spec = matchIndexedSpec(key);
-    if (!spec) continue;
-    let document;
-    try {
-      document = spec.toDocument(row);
-    } catch (error) {
-      findings.push(i1(key, spec.collection, spec.documentId(key), `row cannot be projected: ${(error as Error).message}`));
+    const p = projectRow(row);
+    if (p === null) continue;
+    if (isFinding(p)) {
+      findings.push(p);
       continue;
     }
-    if (document === null) continue;
-    const collection = expected.get(spec.collection) ?? new Map();
-    collection.set(spec.documentId(key), { key, document });
-    expected.set(spec.collection, collection);
+    const collection = expected.get(p.collection) ?? new Map();
+    collection.set(p.id, { key: p.key, document: p.document });
+    expected.set(p.collection, collection);
   }
   return { expected, findings };
-}
-
-function i1(key: RowKeys | null, collection: string, id: string, problem: string): Finding {
-  return { invariant: 'I1', pk: key?.PK ?? null, sk: key?.SK ?? null, collection, id, problem, where: `${collection}/${id}`, repair: key ? [key] : [] };
 }
 
 /** Documents per collection the table projects to (what `ops audit` prints without a search server). */
@@ -96,14 +131,21 @@ export function auditSearch(rows: readonly Item[], index: IndexSnapshot): { drif
     const have = index.get(name) ?? new Map<string, unknown>();
     documents += want.size;
     for (const [id, { key, document }] of want) {
-      if (!have.has(id)) drift.push(i1(key, name, id, 'missing from the index'));
-      else if (!deepEqual(have.get(id), document)) drift.push(i1(key, name, id, 'stale document in the index'));
+      const f = documentFinding({ key, collection: name, id, document }, have.get(id));
+      if (f) drift.push(f);
     }
-    for (const id of have.keys()) {
-      if (!want.has(id)) drift.push(i1(null, name, id, 'in the index but not in the table'));
-    }
+    for (const id of have.keys()) if (!want.has(id)) drift.push(extraDocumentFinding(name, id));
   }
   return { drift, documents };
+}
+
+// ---- I2: one entity partition ------------------------------------------------------------
+
+/** The row's part in I2: an image, a pointer (an entity's DEFAULT row), or neither. */
+export function imageRole(row: Item): 'image' | 'pointer' | null {
+  const keys = keysOf(row);
+  if (owns('image-sync', keys)) return 'image';
+  return keys.PK.startsWith(IMAGE_PK_PREFIX) && keys.SK === DEFAULT_SK ? 'pointer' : null;
 }
 
 /** I2: every entity with images has one valid, repaired pointer; no pointer without images. */
@@ -111,9 +153,9 @@ export function auditImages(rows: readonly Item[]): { drift: Finding[]; entities
   const entities = new Map<string, { images: ImageRow[]; pointer?: Item }>();
   const entity = (pk: string) => entities.get(pk) ?? entities.set(pk, { images: [] }).get(pk)!;
   for (const row of rows) {
-    const keys = keysOf(row);
-    if (owns('image-sync', keys)) entity(keys.PK).images.push(row as ImageRow);
-    else if (keys.PK.startsWith(IMAGE_PK_PREFIX) && keys.SK === DEFAULT_SK) entity(keys.PK).pointer = row;
+    const role = imageRole(row);
+    if (role === 'image') entity(String(row.PK)).images.push(row as ImageRow);
+    else if (role === 'pointer') entity(String(row.PK)).pointer = row;
   }
   const drift: Finding[] = [];
   for (const [pk, { images, pointer }] of entities) {
@@ -123,69 +165,7 @@ export function auditImages(rows: readonly Item[]): { drift: Finding[]; entities
   return { drift, entities: entities.size };
 }
 
-/**
- * I3: each tuple's count equals the number of FAA links carrying it; no tuple row with
- * count <= 0; and a link's contribution row (the matcher's ledger) names the tuple the link
- * carries now. A tuple finding is repaired by reconciling the links that carry it or that a
- * contribution row counts toward it.
- */
-export function auditMatcher(rows: readonly Item[]): { drift: Finding[]; tuples: number } {
-  const carriers = new Map<string, { key: RowKeys; links: RowKeys[] }>();
-  const actual = new Map<string, { key: RowKeys; count: unknown }>();
-  const linkTuple = new Map<string, string | null>();
-  const contributions: { link: RowKeys; tuple: string | null }[] = [];
-  for (const row of rows) {
-    const keys = keysOf(row);
-    if (owns('faa-matcher-sync', keys)) {
-      const tuple = matcherFields(row);
-      const tupleKey = tuple ? matcherTupleKey(tuple) : null;
-      linkTuple.set(keyText(keys), tupleKey ? keyText(tupleKey) : null);
-      if (!tupleKey) continue;
-      const entry = carriers.get(keyText(tupleKey)) ?? { key: tupleKey, links: [] };
-      entry.links.push(keys);
-      carriers.set(keyText(tupleKey), entry);
-    } else if (keys.PK.startsWith(MATCHER_TUPLE_PK_PREFIX)) {
-      actual.set(keyText(keys), { key: keys, count: row.count });
-    } else if (keys.PK.startsWith(CONTRIBUTION_PK_PREFIX) && keys.SK.startsWith(CONTRIBUTION_SK_PREFIX)) {
-      const link = { PK: keys.SK.slice(CONTRIBUTION_SK_PREFIX.length), SK: keys.PK.slice(CONTRIBUTION_PK_PREFIX.length) };
-      const tuple = typeof row.tuple_pk === 'string' && typeof row.tuple_sk === 'string' ? `${row.tuple_pk} ${row.tuple_sk}` : null;
-      contributions.push({ link, tuple });
-    }
-  }
-  const countedToward = new Map<string, RowKeys[]>();
-  for (const { link, tuple } of contributions) if (tuple) countedToward.set(tuple, [...(countedToward.get(tuple) ?? []), link]);
-  const repairOf = (id: string): RowKeys[] => {
-    const keys = new Map<string, RowKeys>();
-    for (const k of [...(carriers.get(id)?.links ?? []), ...(countedToward.get(id) ?? [])]) keys.set(keyText(k), k);
-    return [...keys.values()];
-  };
-  const i3 = (key: RowKeys, problem: string, repair: RowKeys[]): Finding => ({ invariant: 'I3', pk: key.PK, sk: key.SK, problem, where: keyText(key), repair });
-
-  const drift: Finding[] = [];
-  for (const [id, { key, links }] of carriers) {
-    const count = actual.get(id)?.count;
-    if (count !== links.length) drift.push(i3(key, `count ${String(count ?? 'missing')}, links ${links.length}`, repairOf(id)));
-  }
-  for (const [id, { key, count }] of actual) {
-    if (!carriers.has(id)) drift.push(i3(key, `tuple row with count ${String(count)} but no link carries it`, repairOf(id)));
-  }
-  // Once the ledger exists (any contribution row; none before a takeover), a link counted
-  // nowhere can hide behind a count that happens to match: report the link itself. (A count
-  // that does not match is already a finding whose repair reconciles every carrier.)
-  const counted = new Set(contributions.map((c) => keyText(c.link)));
-  for (const [id, { key, links }] of contributions.length > 0 ? carriers : []) {
-    if (actual.get(id)?.count !== links.length) continue;
-    for (const link of links) if (!counted.has(keyText(link))) drift.push(i3(link, `link carries ${keyText(key)} but no contribution row counts it`, [link]));
-  }
-  for (const { link, tuple } of contributions) {
-    const carried = linkTuple.get(keyText(link));
-    if (carried === undefined && tuple) drift.push(i3(link, `contribution row counts a deleted link toward ${tuple}`, [link]));
-    else if (carried !== undefined && carried !== tuple) {
-      drift.push(i3(link, `contribution row counts the link toward ${tuple ?? 'nothing'} but it carries ${carried ?? 'no valid tuple'}`, [link]));
-    }
-  }
-  return { drift, tuples: carriers.size };
-}
+// ---- The whole snapshot ------------------------------------------------------------------
 
 /** What `audit` returns: an AuditResult whose drift entries are full findings. */
 export interface FindingsResult extends AuditResult {
@@ -202,38 +182,6 @@ export function audit(rows: readonly Item[], index: IndexSnapshot): FindingsResu
   };
 }
 
-/** I2 and I3 only (no index snapshot): what `ops audit` runs when I1 is not asked for. */
-export function auditTable(rows: readonly Item[], only: ReadonlySet<Invariant>): { drift: Finding[]; checked: Partial<AuditChecked> } {
-  const drift: Finding[] = [];
-  const checked: { entities?: number; tuples?: number } = {};
-  if (only.has('I2')) {
-    const r = auditImages(rows);
-    drift.push(...r.drift);
-    checked.entities = r.entities;
-  }
-  if (only.has('I3')) {
-    const r = auditMatcher(rows);
-    drift.push(...r.drift);
-    checked.tuples = r.tuples;
-  }
-  return { drift, checked };
-}
-
-/** The links partition (the FAA link rule's exact PK). */
-const FAA_LINKS_PK = (FAA_LINK_KEY_RULES[0]!.PK as { value: string }).value;
-
-/** A finding's identity across two audits (to keep only drift a consistent re-check confirms). */
-export const findingId = (f: Finding): string => `${f.invariant}\u0000${f.pk}\u0000${f.sk}\u0000${f.collection ?? ''}\u0000${f.id ?? ''}\u0000${f.problem}`;
-
-/** The partitions whose rows decide a finding: re-reading these (strongly consistent) re-checks it. */
-export function partitionsOf(finding: Finding): string[] {
-  const pks = new Set<string>();
-  if (finding.pk) pks.add(finding.pk);
-  for (const k of finding.repair) pks.add(k.PK);
-  if (finding.invariant === 'I3') {
-    // A tuple's carriers live in the links partition; each link's ledger row in its own.
-    for (const k of finding.repair) pks.add(contributionKey(k).PK);
-    pks.add(FAA_LINKS_PK);
-  }
-  return [...pks];
-}
+/** A finding's place across two audits (first pass and re-check): invariant, keys and document. */
+export const findingPlace = (f: Pick<Finding, 'invariant' | 'pk' | 'sk' | 'collection' | 'id'>): string =>
+  `${f.invariant}\u0000${f.pk}\u0000${f.sk}\u0000${f.collection ?? ''}\u0000${f.id ?? ''}`;

@@ -1,5 +1,6 @@
 /** Human-readable reports (without --json). */
 import type { AuditReport } from './audit';
+import { repairLines } from './audit-report';
 import type { BackfillReport } from './backfill';
 import type { KeyFailure, ReconcileTally } from './reconcile';
 
@@ -43,7 +44,7 @@ export function formatReport(kind: string, report: object): string {
     if (a.projection) lines.push(`projection (documents per collection): ${Object.entries(a.projection).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     if (a.findings.length === 0) lines.push('no drift');
     for (const f of a.findings) lines.push(`${f.invariant} ${f.pk ?? '-'} ${f.sk ?? '-'}${f.collection ? ` (${f.collection}/${f.id})` : ''}: ${f.problem}`);
-    if (a.repair) lines.push(`repair: ${a.repair.keys} key(s), ${a.repair.unrepairable} finding(s) no key can repair, ${a.repair.notRouted} key(s) with no reconciler here (I1 needs --queue-url)`, ...tallyLines(a.repair));
+    if (a.repair) lines.push(`repair: ${a.repair.keys} key(s), ${a.repair.unrepairable} finding(s) left untouched, ${a.repair.notRouted} key(s) with no reconciler here (I1 needs --queue-url)`, ...tallyLines(a.repair), ...repairLines(a.repair));
     return lines.join('\n');
   }
   if (kind === 'backfill') return backfillLines(report as BackfillReport).join('\n');

@@ -1,8 +1,28 @@
-/** The search index as `ops audit` reads it: every document of each collection, through Typesense's export API (official client). */
+/**
+ * The search index as `ops audit` reads it (official client): each collection's export read as
+ * a stream, one JSONL line at a time, and documents fetched by id in small batches. Nothing
+ * holds a whole collection; `exportIndex` (the local pipeline's small snapshots) is built on the
+ * same stream.
+ */
+import { createInterface } from 'node:readline';
 import { Client, Errors } from 'typesense';
 import { COLLECTION_SCHEMAS } from '../lambda/typesense-sync/specs';
-import type { IndexSnapshot } from './invariants';
 import { UsageError } from './common';
+import type { IndexSnapshot } from './invariants';
+
+/** A search document: at least its id. */
+export type SearchDocument = { readonly id: string } & Record<string, unknown>;
+
+/** What the audit reads from the index, whatever holds it (a Typesense server, a snapshot in memory). */
+export interface SearchIndexReader {
+  readonly collections: readonly string[];
+  /** Every document of the collection, one at a time (a collection that does not exist has none). */
+  documents(collection: string): AsyncIterable<SearchDocument>;
+  /** The documents with these ids; an id missing from the map is not in the index. */
+  get(collection: string, ids: readonly string[]): Promise<Map<string, unknown>>;
+}
+
+const ALL_COLLECTIONS = () => COLLECTION_SCHEMAS.map((s) => s.name);
 
 /** The API key comes from the environment variable named on the command line, never from the command line itself. */
 export function apiKeyFromEnv(variable: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -12,28 +32,76 @@ export function apiKeyFromEnv(variable: string | undefined, env: NodeJS.ProcessE
   return key;
 }
 
-export async function readTypesenseIndex(url: string, apiKey: string, collections: readonly string[] = COLLECTION_SCHEMAS.map((s) => s.name)): Promise<IndexSnapshot> {
-  const client = new Client({ nodes: [{ url }], apiKey, connectionTimeoutSeconds: 10, numRetries: 3, logLevel: 'silent' });
-  return exportIndex(client, collections);
+const notFound = (error: unknown) => error instanceof Errors.ObjectNotFound || (error as { httpStatus?: number })?.httpStatus === 404;
+
+/** Every document of one collection through its export, parsed line by line as the response arrives. */
+export async function* exportDocuments(client: Client, collection: string): AsyncGenerator<SearchDocument> {
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = (await client.collections(collection).documents().exportStream()) as unknown as NodeJS.ReadableStream;
+  } catch (error) {
+    // A collection that does not exist holds no documents: every projected one is then missing.
+    if (notFound(error)) return;
+    throw error;
+  }
+  for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
+    if (line.trim() === '') continue;
+    yield JSON.parse(line) as SearchDocument;
+  }
 }
 
-/** Every document of each collection through `client` (the local pipeline passes its own); a missing collection is empty. */
-export async function exportIndex(client: Client, collections: readonly string[] = COLLECTION_SCHEMAS.map((s) => s.name)): Promise<Map<string, Map<string, unknown>>> {
+/** Runs `work` over `items` with at most `limit` at a time. */
+async function pooled<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  }));
+}
+
+/** A reader over a Typesense server: exports streamed, lookups by id (16 at a time). */
+export function typesenseReader(client: Client, collections: readonly string[] = ALL_COLLECTIONS()): SearchIndexReader {
+  return {
+    collections,
+    documents: (collection) => exportDocuments(client, collection),
+    get: async (collection, ids) => {
+      const found = new Map<string, unknown>();
+      await pooled(ids, 16, async (id) => {
+        try {
+          found.set(id, await client.collections(collection).documents(id).retrieve());
+        } catch (error) {
+          if (!notFound(error)) throw error;
+        }
+      });
+      return found;
+    },
+  };
+}
+
+export async function readTypesenseIndex(url: string, apiKey: string, collections: readonly string[] = ALL_COLLECTIONS()): Promise<SearchIndexReader> {
+  const client = new Client({ nodes: [{ url }], apiKey, connectionTimeoutSeconds: 10, numRetries: 3, logLevel: 'silent' });
+  return typesenseReader(client, collections);
+}
+
+/** A reader over a snapshot already in memory (the local pipeline's). */
+export function snapshotReader(index: IndexSnapshot): SearchIndexReader {
+  return {
+    collections: [...index.keys()],
+    documents: async function* (collection) {
+      for (const doc of index.get(collection)?.values() ?? []) yield doc as SearchDocument;
+    },
+    get: async (collection, ids) => {
+      const docs = index.get(collection);
+      return new Map(ids.flatMap((id) => (docs?.has(id) ? [[id, docs.get(id)] as const] : [])));
+    },
+  };
+}
+
+/** Every document of each collection through `client`, in memory: for the local pipeline's small indexes; a missing collection is empty. */
+export async function exportIndex(client: Client, collections: readonly string[] = ALL_COLLECTIONS()): Promise<Map<string, Map<string, unknown>>> {
   const index = new Map<string, Map<string, unknown>>();
   for (const name of collections) {
     const documents = new Map<string, unknown>();
-    let jsonl = '';
-    try {
-      jsonl = await client.collections(name).documents().export();
-    } catch (error) {
-      // A collection that does not exist holds no documents: every projected one is then missing.
-      if (!(error instanceof Errors.ObjectNotFound)) throw error;
-    }
-    for (const line of jsonl.split('\n')) {
-      if (line.trim() === '') continue;
-      const doc = JSON.parse(line) as { id: string };
-      documents.set(doc.id, doc);
-    }
+    for await (const doc of exportDocuments(client, name)) documents.set(doc.id, doc);
     index.set(name, documents);
   }
   return index;

@@ -4,7 +4,7 @@ import { matcherTupleKey } from '../../lambda/faa-matcher-sync/keys';
 import { COLLECTION_SCHEMAS, matchIndexedSpec } from '../../lambda/typesense-sync/specs';
 import { LocalFifoQueue } from '../../local/fifo-queue';
 import { startLocalTypesense, type LocalTypesense } from '../../local/typesense-server';
-import { runAudit } from '../../ops/audit';
+import { auditExitCode, runAudit } from '../../ops/audit';
 import { createReconcilers } from '../../ops/reconcile';
 import { readTypesenseIndex } from '../../ops/typesense';
 import { createTestTable, type TestTable } from '../support/dynamodb';
@@ -52,16 +52,24 @@ describe('ops audit on DynamoDB Local', () => {
         ['I3', t1.PK, t1.SK, 'count 1, links 2'],
         ['I3', t2.PK, t2.SK, 'tuple row with count 1 but no link carries it'],
         ['I3', 'FAA#LINKS', link('9').SK, `contribution row counts a deleted link toward ${t2.PK} ${t2.SK}`],
+        ['I3', 'FAA#LINKS', link('2').SK, `link carries ${t1.PK} ${t1.SK} but no contribution row counts it`],
       ].sort(),
     );
-    expect(report.checked).toMatchObject({ entities: 4, tuples: 1, cleared: 0 });
+    // Both counts agree with their contribution rows (1 and 1): only the links are drifted.
+    expect(report.checked).toMatchObject({ entities: 4, tuples: 1, cleared: 0, recounted: 2 });
+    expect(auditExitCode(report)).toBe(1);
 
     const reconcilers = createReconcilers({ doc: table.doc, tableName: table.tableName, logger: quietLogger(), subsystems: ['image-sync', 'faa-matcher-sync'] });
     const repaired = await audit({ repair: { reconcilers, run: 'repair-test' } });
-    expect(repaired.repair).toMatchObject({ failures: [], unrepairable: 0, notRouted: 0 });
+    expect(repaired.repair).toMatchObject({ failures: [], unrepairable: 0, notRouted: 0, untouched: [], recount: { tuples: 2, recounted: 0, exact: 2 }, remaining: [] });
     expect(repaired.repair!.subsystems['image-sync']).toEqual({ keys: 4, changed: 4, failed: 0 });
+    expect(repaired.repair!.subsystems['faa-matcher-sync']).toEqual({ keys: 2, changed: 2, failed: 0 });
+    expect(repaired.repair!.reaudited).toBe(4 + 2 + 2); // entities, links, tuples
+    expect(auditExitCode(repaired)).toBe(0);
 
-    expect((await audit()).findings).toEqual([]);
+    const after = await audit();
+    expect(after.findings).toEqual([]);
+    expect(auditExitCode(after)).toBe(0);
   });
 
   it('a consistent table has no findings', async () => {
@@ -87,7 +95,7 @@ describe('ops audit on DynamoDB Local', () => {
     });
     const report = await audit({ client });
     expect(report.findings).toEqual([]);
-    expect(report.checked).toMatchObject({ cleared: 1, recheckedPartitions: 1 });
+    expect(report.checked).toMatchObject({ cleared: 1, rechecked: 1 });
   });
 
   describe('I1 against a Typesense server (local stand-in)', () => {

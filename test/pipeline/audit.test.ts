@@ -87,32 +87,65 @@ describe('consistency audit', () => {
       { invariant: 'I1', pk: a.PK, sk: 'IMG#1', collection: 'aircraft_images', id: expect.any(String), repair: [{ PK: a.PK, SK: 'IMG#1' }] },
       { invariant: 'I1', pk: b.PK, sk: 'IMG#2', collection: 'aircraft_images', id: expect.any(String), repair: [{ PK: b.PK, SK: 'IMG#2' }] },
       { invariant: 'I2', pk: a.PK, sk: 'DEFAULT', collection: undefined, id: undefined, repair: [{ PK: a.PK, SK: 'DEFAULT' }] },
-      { invariant: 'I3', pk: tupleKey.PK, sk: tupleKey.SK, collection: undefined, id: undefined, repair: [{ PK: 'FAA#LINKS', SK: link('1').SK }] },
+      // A tuple's count is repaired by a recount and by its links' own findings (none before the ledger exists).
+      { invariant: 'I3', pk: tupleKey.PK, sk: tupleKey.SK, collection: undefined, id: undefined, repair: [] },
     ]);
   });
 
   describe('I3 contribution rows (the matcher ledger)', () => {
     const tupleKey = matcherTupleKey({ type_designator: 'C172', manufacturer: 'CESSNA', model: '172S' });
+    /** As the matcher writes it: the tuple's three attributes (what it reads back) and its key. */
     const contribution = (sn: string, counted: boolean): Item => ({
       ...contributionKey({ PK: 'FAA#LINKS', SK: String(link(sn).SK) }),
-      ...(counted && { tuple_pk: tupleKey.PK, tuple_sk: tupleKey.SK }),
+      ...(counted && { type_designator: 'C172', manufacturer: 'CESSNA', model: '172S', tuple_pk: tupleKey.PK, tuple_sk: tupleKey.SK }),
     });
+    const problems = (rows: Item[]) => audit(rows, new Map()).drift.map((d) => [d.pk, d.sk, d.problem, d.repair]);
+    const linkKey = (sn: string) => ({ PK: 'FAA#LINKS', SK: String(link(sn).SK) });
 
     it('a ledger that agrees with the links is consistent', () => {
       expect(audit([link('1'), contribution('1', true), contribution('9', false), tuple(1)], new Map()).drift).toEqual([]);
     });
 
     it('a contribution row for a deleted link, with the tuple count off and an orphan tuple', () => {
-      const drift = audit([contribution('1', true), tuple(1)], new Map()).drift;
-      expect(drift.map((d) => [d.pk, d.sk, d.problem, d.repair])).toEqual([
-        [tupleKey.PK, tupleKey.SK, 'tuple row with count 1 but no link carries it', [{ PK: 'FAA#LINKS', SK: link('1').SK }]],
-        ['FAA#LINKS', link('1').SK, `contribution row counts a deleted link toward ${tupleKey.PK} ${tupleKey.SK}`, [{ PK: 'FAA#LINKS', SK: link('1').SK }]],
+      expect(problems([contribution('1', true), tuple(1)])).toEqual([
+        [tupleKey.PK, tupleKey.SK, 'tuple row with count 1 but no link carries it', []],
+        ['FAA#LINKS', link('1').SK, `contribution row counts a deleted link toward ${tupleKey.PK} ${tupleKey.SK}`, [linkKey('1')]],
       ]);
     });
 
-    it('a link whose ledger row says it counts toward nothing', () => {
-      const drift = audit([link('1'), contribution('1', false), tuple(1)], new Map()).drift;
-      expect(drift).toEqual([expect.objectContaining({ pk: 'FAA#LINKS', sk: link('1').SK, problem: expect.stringMatching(/toward nothing but it carries ICAO#MATCHER#C172/) })]);
+    it('a link counted without a contribution row (tombstone or none): the count disagrees with the ledger, and the link is reported', () => {
+      for (const rows of [[link('1'), contribution('1', false), tuple(1)], [link('1'), tuple(1), contribution('2', false)]]) {
+        expect(problems(rows)).toEqual([
+          [tupleKey.PK, tupleKey.SK, 'count 1 but 0 contribution row(s) count links toward it (a recount deletes the row)', []],
+          ['FAA#LINKS', link('1').SK, `link carries ${tupleKey.PK} ${tupleKey.SK} but no contribution row counts it`, [linkKey('1')]],
+        ]);
+      }
+    });
+
+    it('issue scenario 1: a deleted contribution row of a counted link (count 5, links 5, rows 4)', () => {
+      const rows = [...['1', '2', '3', '4', '5'].map((sn) => link(sn)), ...['1', '2', '4', '5'].map((sn) => contribution(sn, true)), tuple(5)];
+      expect(problems(rows)).toEqual([
+        [tupleKey.PK, tupleKey.SK, 'count 5 but 4 contribution row(s) count links toward it (a recount sets count to 4)', []],
+        ['FAA#LINKS', link('3').SK, `link carries ${tupleKey.PK} ${tupleKey.SK} but no contribution row counts it`, [linkKey('3')]],
+      ]);
+    });
+
+    it('issue scenario 2: a hand-edited count (count 7, links 5, rows 5): no link is drifted, only the count', () => {
+      const sns = ['1', '2', '3', '4', '5'];
+      expect(problems([...sns.map((sn) => link(sn)), ...sns.map((sn) => contribution(sn, true)), tuple(7)])).toEqual([
+        [tupleKey.PK, tupleKey.SK, 'count 7, links 5', []],
+        [tupleKey.PK, tupleKey.SK, 'count 7 but 5 contribution row(s) count links toward it (a recount sets count to 5)', []],
+      ]);
+    });
+
+    it('a contribution row with a partial tuple is reported and repaired by no key (the matcher refuses it too)', () => {
+      const partial = { ...contributionKey(linkKey('1')), type_designator: 'C172' };
+      expect(problems([link('1'), partial, tuple(1)])[1]).toEqual(['FAA#LINKS', link('1').SK, expect.stringMatching(/^contribution row has a partial tuple \(type_designator\)/), []]);
+    });
+
+    it('during a takeover, count minus legacy_count is what the ledger must match', () => {
+      const rows = [link('1'), link('2'), contribution('1', true), { ...tuple(2), legacy_count: 1 }];
+      expect(problems(rows)).toEqual([['FAA#LINKS', link('2').SK, `link carries ${tupleKey.PK} ${tupleKey.SK} but no contribution row counts it`, [linkKey('2')]]]);
     });
   });
 
@@ -148,7 +181,7 @@ describe('sample dataset', () => {
 describe('I3 with the matcher ledger', () => {
   const row = (sn: string) => ({ PK: 'FAA#LINKS', SK: `MFR_MDL_CODE#1#SN#${sn}`, type_designator: 'C172', manufacturer: 'CESSNA', model: '172S' });
   const tupleKey = { PK: 'ICAO#MATCHER#C172', SK: 'MFR#CESSNA#MODEL#172S' };
-  const ledger = (sn: string) => ({ PK: `MATCHER#CONTRIB#MFR_MDL_CODE#1#SN#${sn}`, SK: "LINK#FAA#LINKS", tuple_pk: tupleKey.PK, tuple_sk: tupleKey.SK });
+  const ledger = (sn: string) => ({ PK: `MATCHER#CONTRIB#MFR_MDL_CODE#1#SN#${sn}`, SK: 'LINK#FAA#LINKS', type_designator: 'C172', manufacturer: 'CESSNA', model: '172S', tuple_pk: tupleKey.PK, tuple_sk: tupleKey.SK });
   it('reports a link no contribution row counts, even when the count happens to match', () => {
     const rows = [row('1'), row('2'), { ...tupleKey, count: 2 }, ledger('1')];
     const drift = audit(rows, new Map()).drift.filter((d) => d.invariant === 'I3');
