@@ -20,6 +20,7 @@ import { applyChange, loadRows } from '../local/table-io';
 import { countingDoc, createTestTable } from '../test/support/dynamodb';
 import { insertRecord, streamEvent } from '../test/support/events';
 import { benchBundles } from './bundles';
+import { benchAuditTrail } from './audit-trail';
 import { benchDomainEvents } from './domain-events';
 import { benchImageReconcile } from './image-sync';
 import { benchIndexer } from './indexer';
@@ -198,6 +199,7 @@ async function main(): Promise<void> {
   results['typesense-sync: SQS calls on a bulk batch of 100 documents'] = await benchTypesenseSync();
   process.stderr.write('bench: domain-events...\n');
   results['domain-events: PutEvents calls per record on a batch of 100, vs one call per record'] = await benchDomainEvents();
+  await step('audit-trail: history rows, requests and data keys per record for a bulk batch of 100, vs one call per record', benchAuditTrail);
   await step('image-sync: burst of 50 images for one entity', benchImageCoalescing);
   await step('image-sync: requests per image event, transaction with source check vs plain conditional write', benchImageReconcile);
   await step('faa-matcher-sync: requests per link change and per unchanged replay, vs a naive recount', (endpoint) =>
