@@ -128,13 +128,17 @@ export class DomainEvents extends Construct {
 
   /**
    * Its alarms, named after the function id: DomainEventsIteratorAgeAlarm, DomainEventsErrorsAlarm
-   * (and the destination-delivery alarm every stream function has), plus DomainEventsRejectedFailuresAlarm:
-   * EventBridge refused an event for good (permissions, a missing bus); its record is retried
-   * through partial batch responses, which Lambda's Errors does not count.
+   * and DomainEventsDestinationDeliveryFailuresAlarm, as every stream function has, plus
+   * DomainEventsRejectedFailuresAlarm (EventBridge refused an entry for good) and
+   * DomainEventsFatalFailuresAlarm (a PutEvents call failed for good: access denied, a missing
+   * bus). A record that fails after the first of its batch is retried through a partial batch
+   * response, which Lambda's Errors does not count: these two see it.
    */
   addAlarms(alarms: FanoutAlarms, iteratorAgeSeconds: number): void {
     const id = DomainEvents.FUNCTION_ID;
     alarms.streamFunction(id, this.fn, iteratorAgeSeconds);
-    alarms.failures(id, 'domain-events', 'rejected', `${id}: EventBridge refused events for good (access to the bus, a missing bus, a malformed detail); their records are retried until the mapping gives up`);
+    alarms.failures(id, 'domain-events', 'rejected', `${id}: EventBridge refused events for good (NotAuthorizedForSource or DetailType, MalformedDetail, InvalidArgument); their records are retried until the mapping gives up`);
+    alarms.failures(id, 'domain-events', 'fatal', `${id}: PutEvents calls failed for good (access denied, a missing bus, a validation error); their records are retried until the mapping gives up`);
   }
+}
 }

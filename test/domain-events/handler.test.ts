@@ -7,9 +7,8 @@ import { EventBridgeClient, type PutEventsCommand } from '@aws-sdk/client-eventb
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
 import type { EventsSender } from '../../lambda/domain-events/publisher';
 import { LOCAL_BUS_NAME, startLocalEventBridge, type LocalEventBridge } from '../../local/eventbridge/server';
-import { capture, countersOf, enableMetrics, metricsFor } from '../metrics/support';
 import { insertRecord, modifyRecord, removeRecord, streamEvent } from '../support/events';
-import { faaRow, handlerWith, imageRow, schemaErrors } from './support';
+import { faaRow, handlerWith, imageRow, recordingMetrics, schemaErrors } from './support';
 
 let bridge: LocalEventBridge;
 let client: EventBridgeClient;
@@ -178,17 +177,35 @@ describe('domain-events handler', () => {
 });
 
 describe('domain-events metrics', () => {
-  let restore: () => void;
-  beforeAll(() => (restore = enableMetrics()));
-  afterAll(() => restore());
+  const run = (recorded: ReturnType<typeof recordingMetrics>) => handlerWith(client, { eventBusName: LOCAL_BUS_NAME, metrics: recorded.metrics } as never);
+  const twoRecords = () => [modifyRecord(faaRow('N0'), faaRow('N0', { last_action_date: 'x' })), ...inserts(1)];
 
   it('EventsPublished counts accepted entries and EventsFailed refused ones, per invocation', async () => {
     const records = inserts(12);
     bridge.failEntries({ match: ({ detail }) => detail.eventID === records[0]!.eventID, code: 'InternalFailure', times: 1 });
-    const run = handlerWith(client, { eventBusName: LOCAL_BUS_NAME, metrics: metricsFor('domain-events') } as never);
-    const { result, docs } = await capture(() => run(streamEvent(...records)));
-    expect(failedFrom(result)).toEqual([]);
-    expect(countersOf(docs).values).toEqual({ RecordsReceived: 12, RecordsOwned: 12, RecordsSkipped: 0, EventsPublished: 12, EventsFailed: 1 });
+    const recorded = recordingMetrics();
+    expect(failedFrom(await run(recorded)(streamEvent(...records)))).toEqual([]);
+    expect(recorded.counters).toEqual({ RecordsReceived: 12, RecordsOwned: 12, RecordsSkipped: 0, EventsPublished: 12, EventsFailed: 1 });
+    expect(recorded.failures).toEqual({});
+  });
+
+  it('an entry refused for good counts Failures `rejected` (what DomainEventsRejectedFailuresAlarm watches)', async () => {
+    const records = twoRecords();
+    bridge.failEntries({ match: () => true, code: 'NotAuthorizedForDetailTypeException', times: Infinity });
+    const recorded = recordingMetrics();
+    expect(failedFrom(await run(recorded)(streamEvent(...records)))).toEqual(seq(records.slice(1)));
+    expect(recorded.failures).toEqual({ rejected: 1 });
+  });
+
+  it('a call refused for good (access denied) counts `fatal`; entries still failing after the retries `throttled`', async () => {
+    bridge.failNext(1, 400, 'AccessDeniedException');
+    const first = recordingMetrics();
+    await run(first)(streamEvent(...twoRecords()));
+    expect(first.failures).toEqual({ fatal: 1 });
+    bridge.failEntries({ match: () => true, code: 'ThrottlingException', times: Infinity });
+    const second = recordingMetrics();
+    await run(second)(streamEvent(...twoRecords()));
+    expect(second.failures).toEqual({ throttled: 1 });
   });
 });
 

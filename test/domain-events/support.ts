@@ -101,3 +101,25 @@ export function recordingSender(answer?: (entries: NonNullable<PutEventsCommand[
   };
   return { sender, calls, details: () => calls.flat().map((e) => JSON.parse(e.Detail!)) };
 }
+
+/**
+ * A Metrics stand-in that records what MetricTally publishes (Count metrics summed, Failures by
+ * kind), so these tests read the tally without parsing EMF lines.
+ */
+export function recordingMetrics() {
+  const counters: Record<string, number> = {};
+  const failures: Record<string, number> = {};
+  const metrics = {
+    addMetric: (name: string, unit: string, value: number) => {
+      if (unit === 'Count') counters[name] = (counters[name] ?? 0) + value;
+    },
+    publishStoredMetrics: () => undefined,
+    clearMetrics: () => undefined,
+    singleMetric: () => ({
+      addDimension: (_name: string, kind: string) => ({
+        addMetric: (_metric: string, _unit: string, value: number) => void (failures[kind] = (failures[kind] ?? 0) + value),
+      }),
+    }),
+  };
+  return { metrics: metrics as unknown as import('@aws-lambda-powertools/metrics').Metrics, counters, failures };
+}

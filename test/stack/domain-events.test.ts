@@ -5,7 +5,7 @@
  * (created or given by ARN), IAM exactly events:PutEvents on that bus, and its alarms. Off by
  * default: the fan-out without the option has none of it.
  */
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -55,7 +55,7 @@ const fnOf = (template: Template) => {
 };
 
 describe('DomainEvents construct', () => {
-  const { stack, events } = build();
+  const { stack, events, alarms } = build();
   const template = Template.fromStack(stack);
 
   it('creates a bus and a function configured for it (source, table, row kinds, no personal attributes, the size limit)', () => {
@@ -104,14 +104,34 @@ describe('DomainEvents construct', () => {
     }
   });
 
-  it('alarms on iterator age, errors, lost failure records and events EventBridge refused for good', () => {
+  it('alarms on iterator age, errors, lost failure records, and events or calls EventBridge refused for good', () => {
     const names = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
-    for (const id of ['DomainEventsIteratorAgeAlarm', 'DomainEventsErrorsAlarm', 'DomainEventsDestinationDeliveryFailuresAlarm', 'DomainEventsRejectedFailuresAlarm']) {
+    expect(names).toHaveLength(5);
+    for (const id of ['DomainEventsIteratorAgeAlarm', 'DomainEventsErrorsAlarm', 'DomainEventsDestinationDeliveryFailuresAlarm', 'DomainEventsRejectedFailuresAlarm', 'DomainEventsFatalFailuresAlarm']) {
       expect(names.some((n) => n.startsWith(id))).toBe(true);
     }
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'IteratorAge', Threshold: 300_000, EvaluationPeriods: 5, Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnOf(template).id } }] });
     const failures = Object.values(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'Failures', Namespace: 'StreamFanout' } })) as Resource[];
-    expect(failures.map((a) => Object.fromEntries(a.Properties.Dimensions.map((d: { Name: string; Value: string }) => [d.Name, d.Value])))).toEqual([{ service: 'domain-events', kind: 'rejected' }]);
+    expect(failures.map((a) => Object.fromEntries(a.Properties.Dimensions.map((d: { Name: string; Value: string }) => [d.Name, d.Value])))).toEqual([
+      { service: 'domain-events', kind: 'rejected' },
+      { service: 'domain-events', kind: 'fatal' },
+    ]);
+  });
+
+  it('every alarm has its runbook row naming the metric it watches (and the Failures kind)', () => {
+    const runbook = readFileSync(join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
+    const section = runbook.slice(runbook.indexOf('## When an alarm fires'), runbook.indexOf('\n## ', runbook.indexOf('## When an alarm fires') + 1));
+    const rows = section.split('\n').filter((l) => l.startsWith('| `')).map((l) => ({ name: /`([^`]+)`/.exec(l)![1]!, means: l.split(' | ')[1]! }));
+    const rowFor = (id: string) => rows.find((r) => r.name === id) ?? rows.find((r) => r.name.startsWith('<Function>') && id.endsWith(r.name.slice('<Function>'.length)));
+    const resources = template.toJSON().Resources as Record<string, Resource>;
+    for (const alarm of alarms.alarms) {
+      const { MetricName, Dimensions = [] } = resources[stack.getLogicalId(alarm.node.defaultChild as CfnElement)]!.Properties;
+      const row = rowFor(alarm.node.id);
+      expect({ id: alarm.node.id, row: row?.name }).toEqual({ id: alarm.node.id, row: expect.any(String) });
+      expect(row!.means).toContain(`\`${MetricName}\``);
+      const kind = (Dimensions as { Name: string; Value: string }[]).find((d) => d.Name === 'kind');
+      if (kind) expect(row!.means).toContain(`\`${kind.Value}\``);
+    }
   });
 
   it('synthesises with no unacknowledged cdk-nag finding (AwsSolutions, Serverless)', () => {
