@@ -19,7 +19,9 @@ export function childEnv(): NodeJS.ProcessEnv {
 export function run(command: string, args: string[], options: SpawnSyncOptions & { cwd: string }): string {
   const result = spawnSync(command, args, { env: childEnv(), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
   if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(' ')} (in ${options.cwd}) exited ${result.status ?? result.signal}:\n${result.stdout}\n${result.stderr}`);
+    // The ends of the output: a CDK error prints the minified line it came from before its message.
+    const tail = (text: unknown) => String(text ?? '').slice(-4000);
+    throw new Error(`${command} ${args.join(' ')} (in ${options.cwd}) exited ${result.status ?? result.signal}:\n${tail(result.stdout)}\n${tail(result.stderr)}`);
   }
   return String(result.stdout);
 }
