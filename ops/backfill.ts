@@ -2,14 +2,14 @@
  * `ops backfill`: triggers every key of the table through the subsystems that accept it
  * (search triggers to the queue; pointers and counts reconciled in process). Safe while the
  * table takes writes and the stream runs: every reconcile reads the truth and conditions its
- * writes on it (DESIGN §9), so a backfill and the stream can reconcile the same key in any
+ * writes on it, so a backfill and the stream can reconcile the same key in any
  * order; reconciling a key twice writes nothing the second time (no double counts).
  *
  * Never loses a failed key: with --checkpoint, the keys that failed are saved with the page
  * positions (in the same write), a resumed run retries them before it scans on, and the run
  * is clean (exit 0) only when none still fails. A scope change on resume is refused.
  *
- * `--takeover` (DESIGN §5): after `ops takeover prepare` snapshotted the old worker's counts
+ * `--takeover`: after `ops takeover prepare` snapshotted the old worker's counts
  * into legacy_count, the backfill reconciles every link and then releases (subtracts)
  * legacy_count, leaving counts that are exactly this matcher's contributions. The release runs
  * only after a complete pass whose every key reconciled: releasing while a link is not counted

@@ -1,5 +1,5 @@
 /**
- * The consistency audit (DESIGN §6): every way I1–I3 fail, each finding naming the row key at
+ * The consistency audit (docs/data-model.md, invariants): every way I1–I3 fail, each finding naming the row key at
  * fault and the keys whose reconcile repairs it. Pure and built from per-unit checks (one row
  * and its document, one entity partition, one link, one tuple), so `ops audit` streams the
  * table through the same checks that `npm start`, the chaos test and a user's own tooling run

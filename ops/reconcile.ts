@@ -1,5 +1,5 @@
 /**
- * The tools' side of DESIGN §9: every key a tool finds (backfill page, audit finding, failure
+ * The tools' side of level-triggered reconciliation: every key a tool finds (backfill page, audit finding, failure
  * object) becomes a trigger with the tool's origin and goes to each subsystem whose reconcile
  * path accepts it: the search trigger sender (to the search queue), image-sync and the matcher
  * (in process). The same entries the Lambda handlers use; nothing here decides what to write.

@@ -1,7 +1,7 @@
 import type { Item } from '../shared/decode';
 import { matcherTupleKey } from './keys';
 
-/** The matcher fields of an FAA link, normalised (DESIGN §5). */
+/** The matcher fields of an FAA link, normalised. */
 export interface Tuple {
   /** Trimmed and upper-cased. */
   readonly type_designator: string;
@@ -47,7 +47,7 @@ export type Decision =
   | { readonly kind: 'none' };
 
 /**
- * Level-triggered (DESIGN §5/§9): `recorded` is the tuple the link's contribution row says it is
+ * Level-triggered: `recorded` is the tuple the link's contribution row says it is
  * counted in, `desired` the tuple the link row carries now (null: deleted or invalid). The
  * decision moves the link's one count from the first to the second; no history is involved.
  */

@@ -1,7 +1,7 @@
 import type { RowKeys } from '../shared/key-rules';
 import type { Tuple } from './domain';
 
-/** Leading key of every matcher tuple row (one partition per type designator, DESIGN §2). */
+/** Leading key of every matcher tuple row (one partition per type designator). */
 export const MATCHER_TUPLE_PK_PREFIX = 'ICAO#MATCHER#';
 
 /** Leading key of every contribution row (which tuple a link is counted in now): one partition per FAA link. */
@@ -31,7 +31,7 @@ export function contributionKey(linkKeys: RowKeys): RowKeys {
 }
 
 /**
- * Takeover (DESIGN §5): the part of a tuple row's `count` that another worker counted, set by
+ * Takeover: the part of a tuple row's `count` that another worker counted, set by
  * `prepareTakeover` and subtracted by `releaseTakeover`. Reconcile never touches it.
  */
 export const LEGACY_COUNT_ATTRIBUTE = 'legacy_count';

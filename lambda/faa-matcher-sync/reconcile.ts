@@ -57,7 +57,7 @@ const label = (tuple: Tuple) => {
 export const acceptsLink = (key: RowKeys): boolean => FAA_LINK_KEY_RULES.some((rule) => ruleMatches(rule, key));
 
 /**
- * The matcher's reconcile path (DESIGN §5/§9), shared by the stream handler and the tools.
+ * The matcher's reconcile path, shared by the stream handler and the tools.
  *
  * Per distinct link key: one strongly consistent read of the link and its contribution row; if the
  * tuple the link should count toward differs from the recorded one, one TransactWriteItems moves

@@ -149,7 +149,7 @@ function contributionCondition(state: LinkState) {
   };
 }
 
-/** The link row must still carry its matcher attributes exactly as read (DESIGN §9's counter-example). */
+/** The link row must still carry its matcher attributes exactly as read: a link deleted after it was read must not be counted. */
 function linkCheck(tableName: string, state: LinkState): TransactWriteItem {
   const Key = keyOf(state.linkKey);
   if (state.link === null) return { ConditionCheck: { TableName: tableName, Key, ConditionExpression: 'attribute_not_exists(PK)' } };

@@ -1,5 +1,5 @@
 /**
- * Taking over counts another worker made (DESIGN §5, last sentence): tuple rows exist, no link has
+ * Taking over counts another worker made: tuple rows exist, no link has
  * a contribution row. Never a silent fallback; the ops CLI runs it as `backfill --takeover`:
  *
  * (a) `prepareTakeover`, with the old worker stopped and this matcher not yet deployed: every tuple

@@ -1,5 +1,5 @@
 /**
- * The entity a trigger concerns, from its key alone (DESIGN §9): a level-triggered reconcile
+ * The entity a trigger concerns, from its key alone: a level-triggered reconcile
  * never reads the record's images, so a REMOVE without OldImage, a backfill key and an audit
  * repair key are all handled the same way.
  */

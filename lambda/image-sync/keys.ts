@@ -1,5 +1,5 @@
 /**
- * Image models and key builders (DESIGN §2).
+ * Image models and key builders (docs/data-model.md).
  *
  * An entity's images and its default-image pointer share one partition:
  *   image   PK = IMAGES#ORG#<org_id>#ENTITY#<entity_type>#ID#<entity_id>   SK = IMG#<sortable>

@@ -1,12 +1,12 @@
 /**
- * Default-image reconciliation as pure functions (DESIGN §4, §9): state in, action out, plus
+ * Default-image reconciliation as pure functions: state in, action out, plus
  * what the write must still find in the source when it lands. No I/O here; the repository
  * reads the state and performs the action conditionally.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { isImageSortKey } from './keys';
 
-/** The image attributes the pointer carries a copy of (DESIGN §2). */
+/** The image attributes the pointer carries a copy of (docs/data-model.md). */
 export const DISPLAY_FIELDS = ['image_id', 'url', 'thumbnail_url', 'caption'] as const;
 export type DisplayField = (typeof DISPLAY_FIELDS)[number];
 
@@ -92,7 +92,7 @@ export function pointedImage(state: ReconcileState): ImageRow | undefined {
   return pointed && pointed.SK === pointer.image_sk ? pointed : undefined;
 }
 
-/** DESIGN §4. A pointer to an existing image that is not the newest is kept (a user's choice). */
+/** A pointer to an existing image that is not the newest is kept (a user's choice). */
 export function decide(state: ReconcileState): Action {
   const { newest, pointer } = state;
   if (!newest) return pointer ? { kind: 'delete', pointer } : { kind: 'none', reason: 'no-images' };
@@ -104,7 +104,7 @@ export function decide(state: ReconcileState): Action {
 }
 
 /**
- * What a write must find in the source rows, checked in the same transaction (DESIGN §9):
+ * What a write must find in the source rows, checked in the same transaction:
  * conditioning on the pointer alone lets a reconcile that read stale images write them.
  * - `image-as-read`: the image the pointer will name still exists with exactly the display
  *   fields being copied (create, switch, repair).
@@ -128,7 +128,7 @@ export function sourceCheck(action: Action): SourceCheck | undefined {
 }
 
 /**
- * I2 for one entity (DESIGN §6), given all its images and its pointer: with images there is
+ * I2 for one entity (docs/data-model.md, invariants), given all its images and its pointer: with images there is
  * a pointer naming one of them whose display fields equal that image's; without images there
  * is no pointer. Returns the violations (empty when it holds).
  */

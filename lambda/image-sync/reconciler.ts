@@ -1,5 +1,5 @@
 /**
- * image-sync's one reconcile path (DESIGN §9), shared by the Lambda handler and the ops tools:
+ * image-sync's one reconcile path, shared by the Lambda handler and the ops tools:
  * a trigger names an image or pointer key; the entity comes from the key; the truth is read
  * from the table; the pointer is written only when it differs, conditioned on the pointer and
  * the source image as read.

@@ -1,7 +1,7 @@
 /**
  * The entity's images and its default-image pointer, over @aws-sdk/lib-dynamodb.
  * Reads are strongly consistent. Every write is one TransactWriteItems conditioned on both
- * states it was decided from (DESIGN §9): the pointer as read, and the source image it names
+ * states it was decided from: the pointer as read, and the source image it names
  * (a ConditionCheck), so a racing writer is never overwritten blindly and a reconcile that
  * read stale images cannot write. Nothing relies on one reconciler at a time per entity:
  * tools and the stream handler may reconcile the same entity concurrently.
@@ -48,7 +48,7 @@ interface Condition {
 const absent = (field: string) => `(attribute_not_exists(#${field}) OR attribute_type(#${field}, :null_type))`;
 
 /**
- * "The source is still as read" (DESIGN §9): the image exists with exactly the display fields
+ * "The source is still as read": the image exists with exactly the display fields
  * being copied (equal values; absent ones still absent), or the named image still does not exist.
  */
 function sourceCondition(check: SourceCheck): Condition {

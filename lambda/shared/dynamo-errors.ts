@@ -1,5 +1,5 @@
 /**
- * How a failed DynamoDB write is treated by the reconcile paths (DESIGN §9):
+ * How a failed DynamoDB write is treated by the reconcile paths (docs/architecture.md):
  * - `condition`: what was read changed before the write (a source row or the derived state).
  *   Read again and decide again; never repeat the same write blindly.
  * - `retryable`: transient contention or throttling. Back off and send it again.

@@ -1,5 +1,5 @@
 /**
- * Triggers (DESIGN §9): a stream record, a backfill, an audit repair and a redrive all
+ * Triggers (docs/architecture.md, level-triggered): a stream record, a backfill, an audit repair and a redrive all
  * produce the same thing, a row key to reconcile, plus where it came from. The origin is
  * for logs and for the search queue's deduplication id; no reconcile path ever reads it
  * as the truth.

@@ -5,7 +5,7 @@ import type { QueueHint } from './messages';
 import { matchSpec, type IndexedSpec } from './specs';
 
 /**
- * What one stream record means for the index (DESIGN §3, §9). The images are used only to
+ * What one stream record means for the index. The images are used only to
  * SKIP records that provably change nothing indexed; anything else sends a trigger, and
  * the indexer reads the row as it is when it runs.
  */

@@ -4,7 +4,7 @@ import type { Item } from '../shared/decode';
 /**
  * Search documents: one field table per collection drives both the Typesense collection
  * schema and `toDocument`, so the two cannot drift apart. Only the attributes listed
- * here (DESIGN §2) ever reach the index.
+ * here (docs/data-model.md) ever reach the index.
  */
 
 export type FieldType = 'string' | 'int32';
@@ -88,7 +88,7 @@ function readString(row: Item, attribute: string): string | undefined {
 
 /**
  * Integers only, within int32 (the schema type). A NumberValue (a number a JS double
- * cannot hold exactly, DESIGN §8) is refused, never rounded: the record fails naming it.
+ * cannot hold exactly) is refused, never rounded: the record fails naming it.
  */
 function readInt32(row: Item, attribute: string): number | undefined {
   const value = row[attribute];

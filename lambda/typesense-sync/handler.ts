@@ -18,7 +18,7 @@ export const SUBSYSTEM_NAME = 'typesense-sync';
 
 /**
  * typesense-sync as the shared runner sees it: owns the rows of the specs that feed a
- * collection; turns each owned change into at most one trigger (DESIGN §3 v2), skipping
+ * collection; turns each owned change into at most one trigger (message version 2), skipping
  * only changes that provably change nothing indexed, and sends them in order, batched.
  * It needs the images (for the skip rule only); no Typesense call here.
  */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { TriggerOrigin } from '../shared/trigger';
 
 /**
- * Identifier rules (DESIGN §3): document ids, FIFO message group ids and deduplication ids.
+ * Identifier rules: document ids, FIFO message group ids and deduplication ids.
  * All pure and deterministic.
  */
 
@@ -51,7 +51,7 @@ export function messageGroupId(collection: string, id: string): string {
 }
 
 /**
- * FIFO MessageDeduplicationId, derived from the trigger's origin (DESIGN §3):
+ * FIFO MessageDeduplicationId, derived from the trigger's origin:
  * - stream: from the eventID, so a redelivered or retried record gives the same id and SQS
  *   drops the copy within its 5-minute window (eventIDs are unique within the stream);
  * - a tool run: from the run, so a rerun of the same run is deduplicated but a backfill,

@@ -4,7 +4,7 @@ import { createMetrics } from '../shared/metrics';
 import { createTypesenseHandler } from './handler';
 import { createSqsClient } from './sqs-client';
 
-// Configuration is checked at init (DESIGN §7): a missing queue URL fails the function
+// Configuration is checked at init: a missing queue URL fails the function
 // here, naming the variable, never at the first record.
 const queueUrl = requireEnv('TYPESENSE_QUEUE_URL');
 const logger = createLogger('typesense-sync');

@@ -5,7 +5,7 @@ import type { TriggerOrigin } from '../shared/trigger';
 import { deduplicationId, messageGroupId } from './ids';
 
 /**
- * The search queue message, version 2 (DESIGN §3, §9; docs/queue-message.schema.json): a
+ * The search queue message, version 2 (docs/queue-message.schema.json): a
  * trigger naming a document and the row it is projected from. `hint` is what the sender
  * saw (tools send 'upsert', meaning "unknown: read the row"); the indexer never trusts it.
  */
@@ -113,7 +113,7 @@ export interface BatchLimits {
  * a call ends when it holds `maxEntries` messages, when the next message's group is
  * already in it, or when the next message would push it over `maxBatchBytes`. So each
  * call is a contiguous run of the messages and holds at most one message per group
- * (DESIGN §8, trap 2). Pure.
+ * (two entries of one group where the first fails would break the group's order). Pure.
  */
 export function planCalls(
   messages: readonly OutgoingMessage[],

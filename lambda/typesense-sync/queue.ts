@@ -80,7 +80,7 @@ function checkDeadline(deadline: Deadline | undefined, first: OutgoingMessage, u
  * Sends the calls strictly one after another. Resolves when every message landed;
  * otherwise throws ChangeFailedError for the earliest message that did not.
  *
- * Why this keeps each document's messages in order (I1, DESIGN §7/§8):
+ * Why this keeps each document's messages in order (I1):
  * - a call holds at most one message per group and calls are contiguous runs of the
  *   messages in trigger order, so a later message of a document is always in a later call;
  * - a later call is issued only after every message of the earlier calls landed;

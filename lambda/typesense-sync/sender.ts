@@ -9,7 +9,7 @@ import { matchIndexedSpec } from './specs';
 export type SearchTriggerSenderDeps = SendingDeps;
 
 /**
- * The search path's Reconciler for tools (backfill, audit repair, redrive: DESIGN §10).
+ * The search path's Reconciler for tools (backfill, audit repair, redrive).
  * A tool cannot see images, so there is nothing to skip: each distinct indexed key gets one
  * v2 trigger carrying the tool's origin, with hint 'upsert', which for a tool origin means
  * "unknown, read the row" (the indexer never trusts a hint). Same batching, ordering,

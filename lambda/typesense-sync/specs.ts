@@ -14,7 +14,7 @@ import {
 import { documentIdFrom } from './ids';
 
 /**
- * Typesense specs (DESIGN §3). The key rule is the one source for the mapping's event
+ * Typesense specs (docs/data-model.md, search documents). The key rule is the one source for the mapping's event
  * filter and for the handler's exact match. A spec without a collection is known but
  * never indexed (and never delivered: it yields no filter).
  */
@@ -159,7 +159,7 @@ function toSpec(entry: (typeof SPEC_KEYS)[number]): TypesenseSpec {
 
 export { COLLECTION_SCHEMAS };
 
-/** Every spec, in DESIGN §3 order. */
+/** Every spec, in the order of the search documents in docs/data-model.md. */
 export const TYPESENSE_SPECS: readonly TypesenseSpec[] = SPEC_KEYS.map(toSpec);
 
 /** The spec whose PK and SK regexes both match, if any (the specs' PKs are disjoint). */
