@@ -141,4 +141,3 @@ export class DomainEvents extends Construct {
     alarms.failures(id, 'domain-events', 'fatal', `${id}: PutEvents calls failed for good (access denied, a missing bus, a validation error); their records are retried until the mapping gives up`);
   }
 }
-}
