@@ -1,6 +1,7 @@
 import { BatchProcessor, EventType, FullBatchFailureError, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { LogLevelThreshold, type Logger } from '@aws-lambda-powertools/logger';
-import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent, KinesisStreamEvent } from 'aws-lambda';
+import { toStreamEvent } from './kinesis-record';
 import { decodeRecord, readKeys, type StreamChange } from './decode';
 import { ChangeFailedError, describeRecord, StreamRecordError } from './errors';
 import type { RowKeys } from './key-rules';
@@ -152,9 +153,11 @@ export class OrderedStreamProcessor extends BatchProcessor {
     if (changes.length > 0) {
       try {
         await this.subsystem.apply(changes);
+        this.tally.applied(changes.map((c) => c.approximateCreationDateTime));
       } catch (error) {
         const position = error instanceof ChangeFailedError ? error.position : 0;
         const cause = error instanceof ChangeFailedError ? error.cause : error;
+        this.tally.applied(changes.slice(0, position).map((c) => c.approximateCreationDateTime));
         // A failure inside apply always precedes a decode failure (it only saw earlier records).
         stop = { failedAt: recordIndexOf[position] ?? 0, error: cause };
       }
@@ -185,14 +188,16 @@ export function createStreamHandler(subsystem: Subsystem, logger: Logger, tally 
     const { failedAt, error } = await processor.runInOrder([record]);
     if (failedAt === 0) throw safeError(error);
   };
-  return async (event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {
+  // One handler for both sources: a Kinesis record is read as the change it carries (its
+  // sequence number stays the position, so batchItemFailures name what the mapping resumes from).
+  return async (event: DynamoDBStreamEvent | KinesisStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> => {
     try {
       if (!Array.isArray(event?.Records)) {
         tally.fail('decode');
-        throw new StreamRecordError({}, 'event is not a DynamoDB stream batch: it has no Records array');
+        throw new StreamRecordError({}, 'event is not a DynamoDB stream or Kinesis batch: it has no Records array');
       }
       if (context) logger.addContext(context);
-      return await processPartialResponse(event, applySingle, processor, { context, processInParallel: false });
+      return await processPartialResponse(toStreamEvent(event), applySingle, processor, { context, processInParallel: false });
     } finally {
       tally.publish();
     }

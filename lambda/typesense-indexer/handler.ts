@@ -161,6 +161,15 @@ export async function indexBatch(deps: IndexerDeps, records: readonly SQSRecord[
   }
 
   const failures = failedMessages(batch, failed);
+  // Freshness: each stream trigger whose document is now indexed, from its change in the table.
+  const failedIds = new Set(failures);
+  deps.tally?.applied(
+    batch.flatMap((m) => {
+      if (failedIds.has(m.messageId) || 'error' in m.trigger) return [];
+      const origin = m.trigger.message.origin;
+      return origin.kind === 'stream' && origin.approximateCreationDateTime !== null ? [origin.approximateCreationDateTime] : [];
+    }),
+  );
   logger.info('search batch', { messages: records.length, documents: targets.length, upserted, deleted, rejected, failedMessages: failures.length });
   return { response: { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) }, documents: targets.length, upserted, deleted, rejected, byCollection };
 }

@@ -4,7 +4,7 @@
  * Console writes) and parses the EMF documents out of it.
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { createMetrics } from '../../lambda/shared/metrics';
+import { createMetrics, FRESHNESS_METRIC } from '../../lambda/shared/metrics';
 
 export interface EmfDoc {
   readonly namespace: string;
@@ -79,7 +79,7 @@ function parse(line: string): EmfDoc | undefined {
   expect(json._aws.CloudWatchMetrics).toHaveLength(1);
   const values: Record<string, unknown> = {};
   for (const { Name, Unit } of directive.Metrics as { Name: string; Unit: string }[]) {
-    expect(Unit).toBe('Count');
+    expect(Unit).toBe(Name === FRESHNESS_METRIC ? 'Milliseconds' : 'Count');
     values[Name] = json[Name];
   }
   return { namespace: directive.Namespace, dimensions: directive.Dimensions, values, service: json.service, ...(json.kind !== undefined && { kind: json.kind }) };
@@ -90,7 +90,17 @@ export function countersOf(docs: readonly EmfDoc[]): EmfDoc {
   const counters = docs.filter((d) => d.kind === undefined);
   expect(counters).toHaveLength(1);
   expect(counters[0]!.dimensions).toEqual([['service']]);
-  return counters[0]!;
+  // Freshness rides on the same line (see freshnessOf); the counters are the rest.
+  const { [FRESHNESS_METRIC]: _freshness, ...values } = counters[0]!.values;
+  return { ...counters[0]!, values };
+}
+
+/** The ChangeToAppliedMs values of the invocation's line(s), in the order they were added (one per change applied). */
+export function freshnessOf(docs: readonly EmfDoc[]): number[] {
+  return docs.filter((d) => d.kind === undefined).flatMap((d) => {
+    const v = d.values[FRESHNESS_METRIC];
+    return v === undefined ? [] : Array.isArray(v) ? (v as number[]) : [v as number];
+  });
 }
 
 /** kind -> Failures value, from the failure lines (dimension set exactly [service, kind]). */
