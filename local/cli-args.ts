@@ -12,7 +12,8 @@ export const HELP = `Usage: npm start -- [options]
 
 Runs the whole pipeline on DynamoDB Local: loads a dataset, applies scripted changes, drains
 the stream mappings and the search queue, prints a report and audits I1-I3.
-Exit code: 0 no drift, 1 drift or dead-lettered batches, 2 bad usage or a failed start.
+Exit code: 0 no drift, 1 drift or dead-lettered batches, 2 bad usage or a failed start;
+stopped at once: 130 a second Ctrl-C, 143 SIGTERM, 129 SIGHUP or npm/tsx above it gone.
 
 Options:
   --records <n>            a generated dataset of about n rows (default: the ~300-row sample)
@@ -21,8 +22,8 @@ Options:
   --keep-running           stay up after the report; Ctrl-C drains, audits, reports and exits
   --verbose                print every count change and every document the indexer writes
   --failure-dir <dir>      failed batches as S3 on-failure objects (default .cache/npm-start/failures);
-                           replay them with: npm run ops -- redrive --from <dir> ...
-  --typesense-url <url>    index into a real Typesense (with --typesense-api-key)
+                           with --keep-running, the redrive command to replay them is printed
+  --typesense-url <url>    index into a real Typesense (with --typesense-api-key); checked first
   --typesense-api-key <k>
   -h, --help               this text
 `;
