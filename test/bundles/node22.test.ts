@@ -15,7 +15,7 @@ import { insertRecord, streamEvent } from '../support/events';
  * fails at load naming a required variable that is missing. Sizes and times are the bench's.
  */
 const skip = node22Unavailable();
-/** What DESIGN §7 says each entry checks at init (the scan may find more). */
+/** What each entry checks at init, at least (a missing variable fails the function at load; the scan may find more). */
 const KNOWN_REQUIRED: Record<string, string[]> = {
   'typesense-sync': ['TYPESENSE_QUEUE_URL'],
   'image-sync': ['TABLE_NAME'],

@@ -5,7 +5,7 @@ import { insertRecord, modifyRecord, removeRecord } from '../support/events';
 
 /**
  * The per-record log line moved to DEBUG (issue 12 §5: at INFO it was ~40 % of typesense-sync's
- * CPU per record); INFO keeps a per-batch summary. Neither carries an image (DESIGN §7).
+ * CPU per record); INFO keeps a per-batch summary. Neither carries an image (docs/architecture.md, what is logged).
  */
 const row = (n: number, owner = 'Secret Owner') => ({ PK: 'AIRCRAFT#REGISTRY#FAA', SK: `DETAIL#N${n}`, owner_name: owner, city: 'WICHITA' });
 const capture = (level: 'INFO' | 'DEBUG') => {
