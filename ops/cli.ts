@@ -7,6 +7,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -19,6 +20,7 @@ import { backfillIsClean, runBackfill } from './backfill';
 import { dropSdkNodeVersionWarning, errorMessage, processIo, runId, stderrLogger, UsageError, type OpsIo } from './common';
 import { folderStore, parseFrom, s3Store } from './failure-store';
 import { HELP } from './help';
+import { historyCommand, parseHistoryArgs } from './history';
 import { matcherTableScan } from './matcher-scan';
 import { checkQueue } from './preflight';
 import { formatReport } from './report';
@@ -46,6 +48,7 @@ const OPTIONS = {
   },
   redrive: { ...COMMON, from: { type: 'string' }, 's3-endpoint': { type: 'string' }, keep: { type: 'boolean' }, 'dlq-url': { type: 'string' }, subsystems: { type: 'string' }, 'queue-url': { type: 'string' }, 'dry-run': { type: 'boolean' } },
   takeover: { ...COMMON, segments: { type: 'string' }, rate: { type: 'string' }, 'subtract-contributions': { type: 'boolean' } },
+  history: { ...COMMON, pk: { type: 'string' }, sk: { type: 'string' }, limit: { type: 'string' }, decrypt: { type: 'boolean' }, 'key-file': { type: 'string' } },
 } as const;
 
 type Command = keyof typeof OPTIONS;
@@ -106,6 +109,7 @@ function validate(command: Command, values: Values, positionals: readonly string
     throw new UsageError('--queue-url is required to trigger typesense-sync (or leave it out of --subsystems)');
   }
   return {
+    history: command === 'history' ? parseHistoryArgs(values) : undefined,
     endpoint: endpointOption(values, 'endpoint'),
     s3Endpoint: endpointOption(values, 's3-endpoint'),
     segments: positiveInt(values, 'segments', 4)!,
@@ -131,7 +135,7 @@ export async function main(argv: readonly string[], io: OpsIo = processIo, env: 
       io.stdout(`${HELP.main}\n`);
       return command === undefined ? 2 : 0;
     }
-    if (!(command in OPTIONS)) throw new UsageError(`unknown command ${JSON.stringify(command)} (commands: audit, backfill, redrive, takeover)`);
+    if (!(command in OPTIONS)) throw new UsageError(`unknown command ${JSON.stringify(command)} (commands: audit, backfill, redrive, takeover, history)`);
     const { values, positionals } = parse(command as Command, args);
     if (values.help) {
       io.stdout(`${HELP[command]}\n`);
@@ -225,6 +229,12 @@ export async function main(argv: readonly string[], io: OpsIo = processIo, env: 
           bar.finish();
           print('redrive', report);
           return report.objects.some((o) => o.outcome === 'left') ? 1 : 0;
+        }
+        case 'history': {
+          // --table is the audit trail's history table.
+          const kms = () => nameFailedRequests(new KMSClient({ region, ...(credentials && { credentials }) }), 'KMS');
+          io.stdout(`${await historyCommand({ client, tableName, args: settings.history!, json, kms })}\n`);
+          return 0;
         }
         case 'takeover': {
           await approximateItemCount(client, tableName); // the table exists and answers

@@ -20,6 +20,7 @@ Commands:
   backfill    trigger every key of the table through the subsystems' reconcile paths
   redrive     trigger the keys of stream failures (S3 on-failure objects, or an SQS metadata DLQ)
   takeover    prepare a table whose matcher counts another worker made (see backfill --takeover)
+  history     one item's changes from the audit trail's history table, newest first
 
 Run "npm run ops -- <command> --help" for a command's options.`,
   audit: `Usage: ops audit --table NAME [options]
@@ -102,6 +103,22 @@ snapshots count minus the contribution rows naming each tuple.
                             them instead of refusing
   --segments N              parallel scan segments (default 4)
   --rate N                  read at most N items per second (default: unlimited)
+
+${COMMON}`,
+  history: `Usage: ops history --table HISTORY_TABLE --pk PK --sk SK [options]
+
+Prints one item's changes from the audit trail's history table (not the source table), newest
+first: event (insert, modify, remove, expire), change time, eventID, sequence number and each
+changed field. Personal fields print as <encrypted> (or <hmac ...> in hash mode).
+
+  --pk PK --sk SK           the item's keys in the source table (required)
+  --limit N                 at most N changes (default 20)
+  --decrypt                 decrypt personal fields with the row's data key: needs kms:Decrypt
+                            on the audit trail's KMS key (without it: one line, exit 3)
+  --key-file FILE           with --decrypt: the local key file standing in for KMS (npm start)
+
+With --json: {"pk","sk","changes":[{"changeTime","event","eventID","sequenceNumber","rowKind",
+("omitted"),"fields":[{"field","change",("old"),("new")}]}]}
 
 ${COMMON}`,
 };

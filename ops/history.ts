@@ -5,14 +5,19 @@
  * data key, which needs kms:Decrypt on the key that sealed it (or the local key file). Without
  * that permission the command ends with one line naming the key and the permission (exit 3).
  */
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { DataKeyOpener } from '../lambda/audit-trail/envelope';
 import type { HistoryEvent, HistoryRow } from '../lambda/audit-trail/history-row';
 import { historyPartitionKey } from '../lambda/audit-trail/history-table';
+import { keyFileDataKeys, readKeyFile } from '../lambda/audit-trail/key-file';
+import { kmsDataKeyOpener } from '../lambda/audit-trail/kms-keys';
 import { openHistoryRow, RowOpener, type FieldChange, type ShownValue } from '../lambda/audit-trail/open-row';
 import { displayValue } from '../lambda/audit-trail/values';
+import { decodeNumber } from '../lambda/shared/decode';
 import type { RowKeys } from '../lambda/shared/key-rules';
-import { CouldNotRunError } from './common';
+import { CouldNotRunError, errorMessage, UsageError } from './common';
 
 export const DEFAULT_HISTORY_LIMIT = 20;
 
@@ -129,3 +134,50 @@ export function formatHistory(report: HistoryReport): string {
 
 /** The JSON report: exact numbers as strings, binary as base64. */
 export const historyJson = (report: HistoryReport): string => displayValue(report);
+
+/** The command line of `ops history`, checked before any client exists. */
+export interface HistoryArgs {
+  readonly keys: RowKeys;
+  readonly limit: number;
+  readonly decrypt: boolean;
+  readonly keyFile?: string;
+}
+
+export function parseHistoryArgs(values: Record<string, string | boolean | undefined>): HistoryArgs {
+  const pk = values.pk;
+  const sk = values.sk;
+  if (typeof pk !== 'string' || pk === '' || typeof sk !== 'string' || sk === '') throw new UsageError('history: --pk and --sk (the item\'s keys) are required');
+  const text = values.limit;
+  const limit = text === undefined ? DEFAULT_HISTORY_LIMIT : Number(text);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive integer (got ${JSON.stringify(text)})`);
+  const keyFile = values['key-file'];
+  if (keyFile !== undefined && !values.decrypt) throw new UsageError('history: --key-file goes with --decrypt');
+  return { keys: { PK: pk, SK: sk }, limit, decrypt: Boolean(values.decrypt), ...(typeof keyFile === 'string' && { keyFile }) };
+}
+
+/**
+ * `ops history` as the CLI runs it: the report as text or one JSON document. Rows sealed with
+ * a KMS key open through `kms()` (made only if one is needed); rows sealed with the local key
+ * file (`local:` key ids) need --key-file.
+ */
+export async function historyCommand(options: { client: DynamoDBClient; tableName: string; args: HistoryArgs; json: boolean; kms: () => KMSClient }): Promise<string> {
+  const { args } = options;
+  const doc = DynamoDBDocumentClient.from(options.client, { unmarshallOptions: { wrapNumbers: decodeNumber } });
+  let kmsClient: KMSClient | undefined;
+  let kms: DataKeyOpener | undefined;
+  const openerFor = (keyId: string): DataKeyOpener => {
+    if (!keyId.startsWith('local:')) return (kms ??= kmsDataKeyOpener((kmsClient = options.kms())));
+    if (!args.keyFile) throw new CouldNotRunError(`the history was sealed with a local key file (${keyId}): give --key-file with --decrypt`);
+    try {
+      return keyFileDataKeys(readKeyFile(args.keyFile));
+    } catch (error) {
+      throw new CouldNotRunError(`--key-file ${args.keyFile}: ${errorMessage(error).split('\n')[0]}`);
+    }
+  };
+  try {
+    const report = await runHistory({ doc, tableName: options.tableName, keys: args.keys, limit: args.limit, ...(args.decrypt && { decrypt: openerFor }) });
+    return options.json ? historyJson(report) : formatHistory(report);
+  } finally {
+    kmsClient?.destroy();
+  }
+}

@@ -29,7 +29,7 @@ function ops(args: readonly string[], env: Record<string, string> = AWS_ENV): Pr
 
 const BAD_ARGS: [string[], string][] = [
   [['audit', '--table', 't', '--bogus'], "ops: audit: Unknown option '--bogus'"],
-  [['frobnicate'], 'ops: unknown command "frobnicate" (commands: audit, backfill, redrive, takeover)'],
+  [['frobnicate'], 'ops: unknown command "frobnicate" (commands: audit, backfill, redrive, takeover, history)'],
   [['audit'], 'ops: audit: --table is required'],
   [['audit', '--table', 't', '--segments', 'two'], 'ops: --segments must be a positive integer (got "two")'],
   [['audit', '--table', 't', '--only', 'I4'], 'ops: --only: unknown invariant "I4" (known: I1, I2, I3)'],
