@@ -12,7 +12,7 @@ import type { DataKeyOpener } from '../lambda/audit-trail/envelope';
 import type { HistoryEvent, HistoryRow } from '../lambda/audit-trail/history-row';
 import { historyPartitionKey } from '../lambda/audit-trail/history-table';
 import { keyFileDataKeys, readKeyFile } from '../lambda/audit-trail/key-file';
-import { kmsDataKeyOpener } from '../lambda/audit-trail/kms-keys';
+import { kmsDataKeyOpener } from '../lambda/audit-trail/kms-opener';
 import { openHistoryRow, RowOpener, type FieldChange, type ShownValue } from '../lambda/audit-trail/open-row';
 import { displayValue } from '../lambda/audit-trail/values';
 import { decodeNumber } from '../lambda/shared/decode';

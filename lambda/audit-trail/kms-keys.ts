@@ -1,12 +1,10 @@
 /**
- * AWS KMS behind the envelope's ports. The function holds GenerateDataKey on its key and
- * nothing else (it cannot decrypt what it wrote); `ops history --decrypt` uses Decrypt.
+ * AWS KMS as the envelope's key source: the function holds GenerateDataKey on its key and
+ * nothing else (it cannot decrypt what it wrote; the opener is kms-opener.ts, for ops).
  * Every data key is bound to the trail's encryption context (envelope.ts).
  */
-import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { ENCRYPTION_CONTEXT, type DataKeyOpener, type DataKeySource } from './envelope';
-
-export { ENCRYPTION_CONTEXT };
+import { GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { ENCRYPTION_CONTEXT, type DataKeySource } from './envelope';
 
 export function kmsDataKeySource(kms: Pick<KMSClient, 'send'>, keyId: string): DataKeySource {
   return {
@@ -14,16 +12,6 @@ export function kmsDataKeySource(kms: Pick<KMSClient, 'send'>, keyId: string): D
       const out = await kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: { ...ENCRYPTION_CONTEXT } }));
       if (!out.Plaintext || !out.CiphertextBlob || !out.KeyId) throw new Error(`KMS GenerateDataKey on ${keyId} returned no key`);
       return { plaintext: out.Plaintext, encrypted: out.CiphertextBlob, keyId: out.KeyId };
-    },
-  };
-}
-
-export function kmsDataKeyOpener(kms: Pick<KMSClient, 'send'>): DataKeyOpener {
-  return {
-    decryptDataKey: async (encrypted, keyId) => {
-      const out = await kms.send(new DecryptCommand({ CiphertextBlob: encrypted, KeyId: keyId, EncryptionContext: { ...ENCRYPTION_CONTEXT } }));
-      if (!out.Plaintext) throw new Error(`KMS Decrypt with ${keyId} returned no plaintext`);
-      return out.Plaintext;
     },
   };
 }

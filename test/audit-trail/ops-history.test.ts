@@ -3,7 +3,8 @@ import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/clie
 import { mockClient } from 'aws-sdk-client-mock';
 import { createAuditHandler } from '../../lambda/audit-trail/handler';
 import { keyFileDataKeys, type KeyFile } from '../../lambda/audit-trail/key-file';
-import { kmsDataKeyOpener, kmsDataKeySource } from '../../lambda/audit-trail/kms-keys';
+import { kmsDataKeySource } from '../../lambda/audit-trail/kms-keys';
+import { kmsDataKeyOpener } from '../../lambda/audit-trail/kms-opener';
 import { encryptProtection } from '../../lambda/audit-trail/sensitive';
 import { CouldNotRunError } from '../../ops/common';
 import { main } from '../../ops/cli';

@@ -11,7 +11,9 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { DynamoDBRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createAuditHandler } from '../../lambda/audit-trail/handler';
-import { ENCRYPTION_CONTEXT, kmsDataKeyOpener, kmsDataKeySource } from '../../lambda/audit-trail/kms-keys';
+import { ENCRYPTION_CONTEXT } from '../../lambda/audit-trail/envelope';
+import { kmsDataKeySource } from '../../lambda/audit-trail/kms-keys';
+import { kmsDataKeyOpener } from '../../lambda/audit-trail/kms-opener';
 import { openHistoryRow, RowOpener } from '../../lambda/audit-trail/open-row';
 import { secretHashKey } from '../../lambda/audit-trail/secret-hash-key';
 import { encryptProtection, hashProtection } from '../../lambda/audit-trail/sensitive';
