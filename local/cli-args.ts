@@ -13,7 +13,7 @@ export const HELP = `Usage: npm start -- [options]
 Runs the whole pipeline on DynamoDB Local: loads a dataset, applies scripted changes, drains
 the stream mappings and the search queue, prints a report and audits I1-I3.
 Exit code: 0 no drift, 1 drift or dead-lettered batches, 2 bad usage or a failed start;
-stopped at once: 130 a second Ctrl-C, 143 SIGTERM, 129 SIGHUP or npm/tsx above it gone.
+stopped at once: 130 a second Ctrl-C, 143 SIGTERM, 129 SIGHUP or npm above it gone.
 
 Options:
   --records <n>            a generated dataset of about n rows (default: the ~300-row sample)

@@ -5,8 +5,8 @@
  *
  * DynamoDB Local runs in its own process group under a watchdog (local/process/), so a
  * terminal's Ctrl-C reaches only this process: it stops writing, drains, audits, reports and
- * exits (0 clean, 1 drift). A second Ctrl-C, SIGTERM, SIGHUP, an error, or the death of npm or
- * tsx above us stops at once (local/process/stop-signals.ts); the watchdog ends java even when
+ * exits (0 clean, 1 drift). A second Ctrl-C, SIGTERM, SIGHUP, an error, or the death of the
+ * process that started us (npm) stops at once (local/process/stop-signals.ts); the watchdog ends java even when
  * this process is killed outright. While up, the search queue is served over SQS's protocol
  * (local/emulator/sqs-json-server.ts) so `npm run ops -- redrive` can send to it.
  */

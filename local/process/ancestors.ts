@@ -1,9 +1,10 @@
 /**
  * The processes a run was started through, and a watch that reports when one of them is gone.
- * `npm start` runs as npm, then (unless exec'd) sh, then tsx's node, then this node. npm
- * passes only SIGINT and SIGTERM on, sh passes on nothing and dies of them, and a killed tsx
- * leaves its child running: so this node watches the chain itself and stops when any link
- * is gone, rather than running on under PID 1.
+ * `npm start` runs as npm, then (unless the script execs) sh, then this node; run through
+ * the tsx CLI, tsx's node sits above it too. npm passes only SIGINT and SIGTERM on, sh passes
+ * on nothing and dies of them, and a killed npm, sh or tsx leaves its child running: so this
+ * node watches the chain itself and stops when any link is gone, rather than running on
+ * under PID 1.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -4,7 +4,7 @@
  *                          a second one, a second or more later, stops now (exit 130)
  *   SIGTERM                stops now (exit 143)
  *   SIGHUP (terminal shut) stops now (exit 129)
- *   a starter is gone      stops now (exit 129): npm, sh or tsx above us was killed
+ *   a starter is gone      stops now (exit 129): npm (or sh, tsx) above us was killed
  * "Now" is the caller's `stopNow`, which must end its children synchronously (process.exit
  * runs the 'exit' handlers).
  */
@@ -17,8 +17,9 @@ export interface StopSignalHandlers {
 }
 
 /**
- * npm and tsx both pass the terminal's Ctrl-C on, so one Ctrl-C arrives up to three times
- * within milliseconds: copies within `sameCtrlCMs` of the first are that one Ctrl-C.
+ * npm passes the terminal's Ctrl-C on (and tsx's CLI, when it runs us, too), so one Ctrl-C
+ * arrives two or three times within milliseconds: copies within `sameCtrlCMs` of the first
+ * are that one Ctrl-C.
  */
 export function onStopSignals(handlers: StopSignalHandlers, options: { sameCtrlCMs?: number; ancestors?: readonly number[] } = {}): () => void {
   const sameCtrlCMs = options.sameCtrlCMs ?? 1_000;

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { datasetFor } from '../../local/cli-args';
-import { keepRunning, type Run } from '../support/npm-start-run';
+import { startRun, type Run } from '../support/npm-start-run';
 
 const ROOT = join(__dirname, '..', '..');
 let run: Run | undefined;
@@ -31,7 +31,7 @@ function noAws(): NodeJS.ProcessEnv {
 }
 
 (process.platform === 'linux' ? it : it.skip)('the printed redrive command replays a failed batch into the running pipeline', async () => {
-  run = await keepRunning('tsx', noAws());
+  run = await startRun({ via: 'node', env: noAws() });
   const printed = /^Replay failed batches with: (.+)$/m.exec(run.stdout)?.[1];
   expect(printed).toMatch(/^AWS_ENDPOINT_URL_SQS=http:\/\/127\.0\.0\.1:\d+ npm run ops -- redrive --from \S+ --table stream-fanout-local --endpoint http:\/\/127\.0\.0\.1:\d+ --queue-url http:\/\/127\.0\.0\.1:\d+\/000000000000\/search-actions\.fifo$/);
 

@@ -8,11 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
-const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 
-/** local/start.ts's node (tsx runs it with its preflight), and tsx's own node. */
-export const NODE = /--require \S*tsx\S*preflight\.cjs/;
-export const TSX_NODE = /node_modules\/(\.bin\/tsx|tsx\/dist\/cli\.mjs) /;
+/** local/start.ts's node, as the start script runs it (`node --import tsx local/start.ts`). */
+export const NODE = /^\S*node --import tsx local\/start\.ts /;
 
 export interface Proc {
   readonly pid: number;
@@ -39,7 +37,7 @@ export function processes(): Proc[] {
 }
 
 export interface Run {
-  /** npm's (or tsx's) pid: the run's process group. */
+  /** npm's (or node's, without npm) pid: the run's process group. */
   readonly root: number;
   readonly ddbGroup: number;
   /** DynamoDB Local's port. */
@@ -55,12 +53,23 @@ export interface Run {
   cleanup(): void;
 }
 
-/** Starts the run in its own process group, as a terminal runs a foreground job, and waits for its "Up:" line. */
-export async function keepRunning(via: 'npm' | 'tsx', env: NodeJS.ProcessEnv = process.env): Promise<Run> {
+export interface RunOptions {
+  /** `npm start` (npm, then node), or node as the start script runs it, without npm. Default npm. */
+  readonly via?: 'npm' | 'node';
+  readonly env?: NodeJS.ProcessEnv;
+  /** Default: --keep-running on a small generated dataset. */
+  readonly flags?: readonly string[];
+  /** The output line the run is ready at. Default: its "Up:" line. */
+  readonly readyAt?: RegExp;
+}
+
+/** Starts the run in its own process group, as a terminal runs a foreground job, and waits until it is ready. */
+export async function startRun(o: RunOptions = {}): Promise<Run> {
   const failureDir = mkdtempSync(join(tmpdir(), 'npm-start-run-'));
-  const flags = ['--keep-running', '--records', '40', '--failure-dir', failureDir];
-  const options = { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] } as const;
-  const child = via === 'npm' ? spawn('npm', ['start', '--silent', '--', ...flags], options) : spawn(process.execPath, [TSX, 'local/start.ts', ...flags], options);
+  const flags = [...(o.flags ?? ['--keep-running', '--records', '40']), '--failure-dir', failureDir];
+  const [command, args] = (o.via ?? 'npm') === 'npm' ? ['npm', ['start', '--silent', '--', ...flags]] : [process.execPath, ['--import', 'tsx', 'local/start.ts', ...flags]];
+  const child = spawn(command, args, { cwd: ROOT, env: o.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const readyAt = o.readyAt ?? /^Up: /m;
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   let stdout = '';
   let stderr = '';
@@ -83,7 +92,7 @@ export async function keepRunning(via: 'npm' | 'tsx', env: NodeJS.ProcessEnv = p
     await new Promise<void>((up, fail) => {
       child.stdout.on('data', (d) => {
         stdout += d;
-        if (/^Up: /m.test(stdout)) up();
+        if (readyAt.test(stdout)) up();
       });
       child.once('exit', () => fail(new Error(`exited before up:\n${stdout}\n${stderr}`)));
     });
