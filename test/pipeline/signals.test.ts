@@ -53,6 +53,14 @@ describeLinux('npm start stops cleanly on every signal', () => {
     expect(await leftAfterStop(run)).toEqual([]);
   }, 240_000);
 
+  it('SIGINT to the npm process alone: npm passes it on, the run drains, audits and exits 0', async () => {
+    const run = await start();
+    process.kill(run.root, 'SIGINT');
+    expect(await run.exited).toBe(0);
+    expect(run.stdout.slice(run.stdout.indexOf('Up: '))).toContain('no drift');
+    expect(await leftAfterStop(run)).toEqual([]);
+  }, 240_000);
+
   it('Ctrl-C through npm while loading (node busy): the load ends, then it drains, audits and exits 0', async () => {
     const run = await start({ flags: [], readyAt: /^Loading \d+ rows/m });
     process.kill(-run.root, 'SIGINT');
