@@ -68,7 +68,7 @@ export function bundleEnvironment(settings: BundleSettings = BUNDLE): Record<str
   return settings.enableSourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {};
 }
 
-/** The same settings as an esbuild build of one entry (what CDK runs, for benchmarks and tests). */
+/** The settings as esbuild options for one entry (buildFunctionBundle runs them; the benchmark too). */
 export function esbuildOptions(settings: BundleSettings, entry: string, outfile: string): BuildOptions {
   const sourcemap = { none: false, external: 'external', linked: 'linked' } as const;
   return {

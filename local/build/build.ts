@@ -1,7 +1,8 @@
 /**
  * `npm run build` (also run by `prepack`): everything the package ships, made from scratch.
  * - dist/: lib/ and ops/ compiled with declarations (tsconfig.build.json), plus the lambda/
- *   modules they import (key rules, metric names);
+ *   modules they import (key rules, metric names); files tsc emitted for a type-only import,
+ *   which neither the code nor the public declarations load, are left out;
  * - bundles/<name>/index.js (+ index.js.map) for every FUNCTION_NAMES entry, bundled by
  *   buildFunctionBundle with BUNDLE: the same call a synth in this repository makes and the
  *   options npm run bench measures. An installed construct deploys these as they are.
@@ -9,10 +10,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { BUNDLE, buildFunctionBundle } from '../../lib/bundling';
 import { BUNDLES_DIR } from '../../lib/function-code';
 import { FUNCTION_NAMES } from '../../lib/function-names';
+import { moduleGraph } from './module-graph';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -33,6 +35,35 @@ export function compile(outDir: string): void {
   if (run.status !== 0) throw new Error(`tsc failed:\n${run.stdout}${run.stderr}`);
 }
 
+/**
+ * Removes what nothing can load from the package's entry points (dist/lib/index and
+ * dist/ops/cli): a module neither required at runtime nor imported by a reachable declaration
+ * (tsc emits both files for a type-only import). Keeps a module's .js and .d.ts together.
+ * Returns the removed paths, relative to outDir.
+ */
+export function pruneUnreachable(outDir: string): string[] {
+  const entries = ['lib/index', 'ops/cli'].map((entry) => join(outDir, entry));
+  const reached = new Set([
+    ...moduleGraph(entries.map((e) => `${e}.js`), 'js').files,
+    ...moduleGraph(entries.map((e) => `${e}.d.ts`), 'dts').files,
+  ]);
+  const module = (file: string) => file.replace(/\.d\.ts$|\.js$/, '');
+  const kept = new Set([...reached].map(module));
+  const removed: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (!kept.has(module(path))) {
+        rmSync(path);
+        removed.push(relative(outDir, path));
+      }
+    }
+  };
+  walk(outDir);
+  return removed.sort();
+}
+
 function swapIn(building: string, target: string): void {
   rmSync(target, { recursive: true, force: true });
   renameSync(building, target);
@@ -43,15 +74,13 @@ function main(): void {
   const bundles = join(ROOT, BUNDLES_DIR);
   for (const dir of [`${dist}.building`, `${bundles}.building`]) rmSync(dir, { recursive: true, force: true });
   compile(`${dist}.building`);
+  if (!existsSync(join(`${dist}.building`, 'lib', 'index.js'))) throw new Error('tsc wrote no dist/lib/index.js');
+  pruneUnreachable(`${dist}.building`);
   const sizes = buildBundles(`${bundles}.building`);
-  // Only entries from FUNCTION_NAMES: a stray folder would ship a bundle nothing deploys.
-  const built = readdirSync(`${bundles}.building`).sort();
-  if (built.join() !== [...FUNCTION_NAMES].sort().join()) throw new Error(`bundles/ holds ${built.join(', ')}, expected ${FUNCTION_NAMES.join(', ')}`);
   swapIn(`${dist}.building`, dist);
   swapIn(`${bundles}.building`, bundles);
   const kb = (bytes: number) => `${Math.round(bytes / 1024)} KB`;
   console.log(`built dist/ and ${BUNDLES_DIR}/: ${Object.entries(sizes).map(([name, bytes]) => `${name} ${kb(bytes)}`).join(', ')}`);
-  if (!existsSync(join(dist, 'lib', 'index.js'))) throw new Error('dist/lib/index.js is missing after tsc');
 }
 
 if (require.main === module) {

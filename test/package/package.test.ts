@@ -4,7 +4,8 @@ import { join, relative } from 'node:path';
 import { loadBundle } from '../../bench/bundles';
 import { FUNCTION_NAMES } from '../../lib/function-names';
 import { ensureNode22, node22Unavailable } from '../../local/node22';
-import { copyWorkingTree, moduleGraph, parsePack, ROOT, run } from './support';
+import { moduleGraph } from '../../local/build/module-graph';
+import { copyWorkingTree, parsePack, ROOT, run } from './support';
 
 /**
  * The package as a platform team gets it: `npm pack` of a fresh copy of this tree (prepack runs

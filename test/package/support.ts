@@ -1,7 +1,6 @@
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
-import { builtinModules } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, statSync, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..');
 
@@ -55,48 +54,4 @@ export function parsePack(stdout: string, destination: string): PackResult {
   if (start < 0) throw new Error(`npm pack printed no JSON:\n${stdout}`);
   const [pack] = JSON.parse(stdout.slice(start)) as Array<{ filename: string; size: number; files: Array<{ path: string }> }>;
   return { tarball: join(destination, pack!.filename), size: pack!.size, files: pack!.files.map((f) => f.path).sort() };
-}
-
-const BUILTINS = new Set(builtinModules);
-
-/** The package a bare specifier names (`@scope/name/sub` -> `@scope/name`), or undefined for a Node builtin. */
-function packageOf(specifier: string): string | undefined {
-  if (specifier.startsWith('node:') || BUILTINS.has(specifier)) return undefined;
-  const parts = specifier.split('/');
-  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
-}
-
-export interface ModuleGraph {
-  /** Files reached from the entries. */
-  readonly files: Set<string>;
-  /** Package name to a file that imports it. */
-  readonly packages: Map<string, string>;
-}
-
-/**
- * Follows the literal `require("...")` calls of compiled JavaScript, or the imports of
- * declaration files, from the entries; relative paths resolve within the package.
- */
-export function moduleGraph(entries: string[], kind: 'js' | 'dts'): ModuleGraph {
-  const files = new Set<string>();
-  const packages = new Map<string, string>();
-  const pattern = kind === 'js' ? /require\("([^"]+)"\)/g : /(?:from |import\()["']([^"']+)["']/g;
-  const candidates = (base: string) => (kind === 'js' ? [base, `${base}.js`, join(base, 'index.js')] : [`${base}.d.ts`, join(base, 'index.d.ts')]);
-  const visit = (file: string) => {
-    if (files.has(file)) return;
-    files.add(file);
-    for (const [, specifier] of readFileSync(file, 'utf8').matchAll(pattern)) {
-      if (specifier!.startsWith('.')) {
-        const base = resolve(dirname(file), specifier!);
-        const found = candidates(base).find((c) => existsSync(c) && statSync(c).isFile());
-        if (!found) throw new Error(`${file} imports ${specifier}, which the package does not contain`);
-        visit(found);
-      } else {
-        const name = packageOf(specifier!);
-        if (name && !packages.has(name)) packages.set(name, file);
-      }
-    }
-  };
-  entries.forEach(visit);
-  return { files, packages };
 }
