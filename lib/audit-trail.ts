@@ -11,6 +11,7 @@ import { ENCRYPTION_CONTEXT } from '../lambda/audit-trail/envelope';
 import { DEFAULT_RETENTION_DAYS, HISTORY_TABLE_SCHEMA } from '../lambda/audit-trail/history-table';
 import type { SensitiveMode } from '../lambda/audit-trail/sensitive';
 import { MAX_FILTERS_PER_MAPPING, parseRowKinds, rowKindFilters, type RowKindName } from '../lambda/shared/row-kinds';
+import type { FanoutAlarms } from './alarms';
 import { checkIntRange, ConfigError, type LogLevel } from './config';
 import type { StreamMappingSettings } from './mapping-settings';
 import type { ChangeSource } from './sources/change-source';
@@ -52,7 +53,11 @@ export interface AuditTrailProps extends AuditTrailOptions {
  * context), or read the hash secret: it can write history, never read it back or decrypt.
  */
 export class AuditTrail extends Construct {
+  /** The function's construct id, and the prefix of its alarms (AuditTrailIteratorAgeAlarm, ...). */
+  static readonly FUNCTION_ID = 'AuditTrail';
   readonly fn: StreamFunction;
+  /** The event source mapping's id (the dashboard graphs its event counts). */
+  readonly mappingId: string;
   readonly historyTable: dynamodb.ITable;
   readonly kmsKey?: kms.IKey;
   readonly hashKeySecret?: secretsmanager.ISecret;
@@ -116,8 +121,10 @@ export class AuditTrail extends Construct {
       }
     }
 
-    this.fn = new StreamFunction(this, 'Function', { name: 'audit-trail', environment, logLevel: props.logLevel, logRetention: props.logRetention });
-    this.fn.function.addEventSource(props.source.eventSource({ name: 'audit-trail', settings: props.settings, filters, onFailure: props.onFailure }));
+    this.fn = new StreamFunction(this, AuditTrail.FUNCTION_ID, { name: 'audit-trail', environment, logLevel: props.logLevel, logRetention: props.logRetention });
+    const mapping = props.source.eventSource({ name: 'audit-trail', settings: props.settings, filters, onFailure: props.onFailure });
+    this.fn.function.addEventSource(mapping);
+    this.mappingId = mapping.eventSourceMappingId;
 
     // Exactly what the function sends: a conditional PutItem per history row, and one of
     // GenerateDataKey (bound to the trail's encryption context) or GetSecretValue.
@@ -144,5 +151,18 @@ export class AuditTrail extends Construct {
       id: 'AwsSolutions-L1',
       reason: 'Pinned to Node.js 22 on purpose: the bundle targets node22 and is tested on it; runtime upgrades are a deliberate change.',
     });
+  }
+
+  /**
+   * Its alarms, named after the function id: AuditTrailIteratorAgeAlarm, AuditTrailErrorsAlarm
+   * and AuditTrailDestinationDeliveryFailuresAlarm, as every stream function has, plus
+   * AuditTrailFatalFailuresAlarm: a history write or a key request failed for good (access
+   * denied, a missing table or key), also for a record after the first of its batch, which
+   * Lambda's Errors does not count (a partial batch response).
+   */
+  addAlarms(alarms: FanoutAlarms, iteratorAgeSeconds: number): void {
+    const id = AuditTrail.FUNCTION_ID;
+    alarms.streamFunction(id, this.fn, iteratorAgeSeconds);
+    alarms.failures(id, 'audit-trail', 'fatal', `${id}: history writes or data-key requests failed for good (access denied, a missing history table or key); their records are retried until the mapping gives up`);
   }
 }

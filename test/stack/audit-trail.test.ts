@@ -19,6 +19,9 @@ import { kmsDataKeySource } from '../../lambda/audit-trail/kms-keys';
 import { secretHashKey } from '../../lambda/audit-trail/secret-hash-key';
 import { encryptProtection, hashProtection } from '../../lambda/audit-trail/sensitive';
 import { rowKindFilters } from '../../lambda/shared/row-kinds';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FanoutAlarms } from '../../lib/alarms';
 import { AuditTrail, type AuditTrailOptions } from '../../lib/audit-trail';
 import { FailureBucket } from '../../lib/failure-bucket';
 import { DEFAULT_MAPPING_SETTINGS } from '../../lib/mapping-settings';
@@ -30,7 +33,7 @@ import { synthStack, testContext } from './synth';
 
 const STREAM_READS = /^dynamodb:(DescribeStream|GetRecords|GetShardIterator|ListStreams)$/;
 
-function synthTrail(options: AuditTrailOptions = {}, extra: (stack: Stack) => AuditTrailOptions = () => ({})) {
+function synthTrail(options: AuditTrailOptions = {}, extra: (stack: Stack) => AuditTrailOptions = () => ({}), then: (stack: Stack, trail: AuditTrail) => void = () => undefined) {
   const app = new App({ context: testContext() });
   const stack = new Stack(app, 'TrailStack', { env: { account: '123456789012', region: 'eu-west-1' } });
   const table = new dynamodb.Table(stack, 'Source', {
@@ -48,6 +51,7 @@ function synthTrail(options: AuditTrailOptions = {}, extra: (stack: Stack) => Au
     ...options,
     ...extra(stack),
   });
+  then(stack, trail);
   return { stack, trail, template: Template.fromStack(stack) };
 }
 
@@ -158,6 +162,25 @@ describe('AuditTrail construct', () => {
     });
     const [m] = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as any[];
     expect(m.Properties.FilterCriteria.Filters.map((f: { Pattern: string }) => JSON.parse(f.Pattern))).toEqual(JSON.parse(JSON.stringify(rowKindFilters(['faa-link', 'icao-variant']))));
+  });
+
+  it('alarms: iterator age, errors, lost failure records, fatal failures; each has its runbook row naming its metric', () => {
+    let alarms: FanoutAlarms | undefined;
+    const { template } = synthTrail({}, () => ({}), (stack, trail) => {
+      alarms = new FanoutAlarms(stack);
+      trail.addAlarms(alarms, 300);
+    });
+    const ids = alarms!.alarms.map((a) => a.node.id);
+    expect(ids).toEqual(['AuditTrailIteratorAgeAlarm', 'AuditTrailErrorsAlarm', 'AuditTrailDestinationDeliveryFailuresAlarm', 'AuditTrailFatalFailuresAlarm']);
+    const failures = Object.values(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'Failures', Namespace: 'StreamFanout' } })) as any[];
+    expect(failures.map((a) => [...a.Properties.Dimensions].sort((x: { Name: string }, y: { Name: string }) => x.Name.localeCompare(y.Name)))).toEqual([[{ Name: 'kind', Value: 'fatal' }, { Name: 'service', Value: 'audit-trail' }]]);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'IteratorAge', Threshold: 300_000 });
+    const runbook = readFileSync(join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
+    const rows = runbook.split('\n').filter((l) => l.startsWith('| `'));
+    const rowOf = (id: string) => rows.find((l) => l.startsWith(`| \`${id}\``)) ?? rows.find((l) => l.startsWith(`| \`<Function>${id.slice('AuditTrail'.length)}\``));
+    const metrics: Record<string, string> = { AuditTrailIteratorAgeAlarm: 'IteratorAge', AuditTrailErrorsAlarm: 'Errors', AuditTrailDestinationDeliveryFailuresAlarm: 'DestinationDeliveryFailures', AuditTrailFatalFailuresAlarm: 'Failures' };
+    for (const id of ids) expect({ id, names: rowOf(id)?.includes(`\`${metrics[id]}\``) }).toEqual({ id, names: true });
+    expect(rowOf('AuditTrailFatalFailuresAlarm')).toContain('`fatal`');
   });
 
   it.each([
