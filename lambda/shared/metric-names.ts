@@ -1,8 +1,8 @@
 /**
  * The names of the functions' custom metrics, with no dependency: the functions count them
- * (lambda/shared/metrics.ts) and the stack's dashboard graphs them (lib/dashboard.ts).
+ * (Powertools Metrics) and the stack's dashboard graphs them (CUSTOM_METRICS).
  */
-/** The stack sets POWERTOOLS_METRICS_NAMESPACE to this too (lib/stream-function.ts). */
+/** The stack sets each function's POWERTOOLS_METRICS_NAMESPACE to this too (METRICS_NAMESPACE). */
 export const DEFAULT_METRICS_NAMESPACE = 'StreamFanout';
 
 /**
