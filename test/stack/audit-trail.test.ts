@@ -19,8 +19,10 @@ import { kmsDataKeySource } from '../../lambda/audit-trail/kms-keys';
 import { secretHashKey } from '../../lambda/audit-trail/secret-hash-key';
 import { encryptProtection, hashProtection } from '../../lambda/audit-trail/sensitive';
 import { rowKindFilters } from '../../lambda/shared/row-kinds';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { addNagPacks } from '../../bin/nag';
 import { FanoutAlarms } from '../../lib/alarms';
 import { AuditTrail, type AuditTrailOptions } from '../../lib/audit-trail';
 import { FailureBucket } from '../../lib/failure-bucket';
@@ -33,8 +35,8 @@ import { synthStack, testContext } from './synth';
 
 const STREAM_READS = /^dynamodb:(DescribeStream|GetRecords|GetShardIterator|ListStreams)$/;
 
-function synthTrail(options: AuditTrailOptions = {}, extra: (stack: Stack) => AuditTrailOptions = () => ({}), then: (stack: Stack, trail: AuditTrail) => void = () => undefined) {
-  const app = new App({ context: testContext() });
+/** The construct in a test stack beside a source table and a failure bucket (not synthesised). */
+function buildTrail(app: App, options: AuditTrailOptions = {}, extra: (stack: Stack) => AuditTrailOptions = () => ({})) {
   const stack = new Stack(app, 'TrailStack', { env: { account: '123456789012', region: 'eu-west-1' } });
   const table = new dynamodb.Table(stack, 'Source', {
     partitionKey: { name: 'PK', type: dynamodb.AttributeType.STRING },
@@ -51,6 +53,11 @@ function synthTrail(options: AuditTrailOptions = {}, extra: (stack: Stack) => Au
     ...options,
     ...extra(stack),
   });
+  return { stack, trail };
+}
+
+function synthTrail(options: AuditTrailOptions = {}, extra: (stack: Stack) => AuditTrailOptions = () => ({}), then: (stack: Stack, trail: AuditTrail) => void = () => undefined) {
+  const { stack, trail } = buildTrail(new App({ context: testContext() }), options, extra);
   then(stack, trail);
   return { stack, trail, template: Template.fromStack(stack) };
 }
@@ -181,6 +188,33 @@ describe('AuditTrail construct', () => {
     const metrics: Record<string, string> = { AuditTrailIteratorAgeAlarm: 'IteratorAge', AuditTrailErrorsAlarm: 'Errors', AuditTrailDestinationDeliveryFailuresAlarm: 'DestinationDeliveryFailures', AuditTrailFatalFailuresAlarm: 'Failures' };
     for (const id of ids) expect({ id, names: rowOf(id)?.includes(`\`${metrics[id]}\``) }).toEqual({ id, names: true });
     expect(rowOf('AuditTrailFatalFailuresAlarm')).toContain('`fatal`');
+  });
+
+  it.each([['encrypt' as const], ['hash' as const]])('cdk-nag AwsSolutions and Serverless: no unacknowledged finding on what it creates (%s)', (sensitiveFields) => {
+    const outdir = mkdtempSync(join(tmpdir(), 'nag-trail-'));
+    try {
+      const app = new App({ outdir, context: testContext() });
+      buildTrail(app, { sensitiveFields });
+      addNagPacks(app);
+      const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      try {
+        app.synth();
+      } catch {
+        // An error-level finding fails synth; the report below names it.
+      } finally {
+        log.mockRestore();
+      }
+      const reportFile = join(outdir, 'validation-report.json');
+      const report = existsSync(reportFile) ? JSON.parse(readFileSync(reportFile, 'utf8')) : { pluginReports: [] };
+      const violations = report.pluginReports
+        .flatMap((p: { violations: Array<{ ruleName: string; violatingConstructs: Array<{ constructPath: string }> }> }) => p.violations)
+        .flatMap((v: { ruleName: string; violatingConstructs: Array<{ constructPath: string }> }) => v.violatingConstructs.map((c) => `${v.ruleName} ${c.constructPath}`))
+        // The test stack's own source table and failure bucket are not the construct's.
+        .filter((line: string) => line.includes('/AuditTrail/'));
+      expect(violations).toEqual([]);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
   });
 
   it.each([
