@@ -83,6 +83,17 @@ describe('npm pack', () => {
     expect([...dts.packages.keys()].filter((name) => !(name in PKG.dependencies) && !(name in PKG.peerDependencies))).toEqual([]);
   });
 
+  it("the construct's declarations name symbols, not source files the package does not ship", () => {
+    const dts = moduleGraph([join(pkg, 'dist/lib/index.d.ts')], 'dts');
+    const lines = [...dts.files].flatMap((file) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => /\b(bin|lib|lambda|ops|local|test|bench)\/[\w./-]+\.(ts|cjs)\b/.test(line))
+        .map((line) => `${relative(pkg, file)}: ${line.trim()}`),
+    );
+    expect(lines).toEqual([]);
+  });
+
   it('cites no design document outside the package, in any shipped file', () => {
     const citing = pack.files.filter((f) => /\.(js|ts|cjs|md|json)$/.test(f) && /DESIGN(\.md|\s*§)/.test(readFileSync(join(pkg, f), 'utf8')));
     expect(citing).toEqual([]);
