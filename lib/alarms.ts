@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
-import type { FailureKind } from '../lambda/shared/metric-names';
+import { FRESHNESS_METRIC, type FailureKind } from '../lambda/shared/metric-names';
 import { pascalId } from './construct-ids';
 import { METRICS_NAMESPACE, type StreamFunction } from './stream-function';
 
@@ -16,6 +16,11 @@ const COUNT_PERIOD = Duration.minutes(5);
  */
 export function failuresMetric(service: string, kind: FailureKind, period: Duration = COUNT_PERIOD): cloudwatch.Metric {
   return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: 'Failures', dimensionsMap: { service, kind }, statistic: 'Sum', period });
+}
+
+/** ChangeToAppliedMs of one function as MetricTally publishes it (namespace, dimension `service`), at a percentile. */
+export function freshnessMetric(service: string, statistic: 'p50' | 'p99', period: Duration = COUNT_PERIOD): cloudwatch.Metric {
+  return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: FRESHNESS_METRIC, dimensionsMap: { service }, statistic, period });
 }
 
 export interface AlarmOptions {
@@ -87,6 +92,19 @@ export class FanoutAlarms {
       fn.function.metric('DestinationDeliveryFailures', { statistic: 'Sum', period: COUNT_PERIOD }),
       { threshold: 1 },
     );
+  }
+
+  /**
+   * The function's p99 ChangeToAppliedMs (see freshnessMetric) above `seconds` for three
+   * 5-minute periods: changes take effect late even if nothing fails (throttled reads, a slow
+   * downstream, a backlog after an outage).
+   */
+  freshness(id: string, service: string, seconds: number): cloudwatch.Alarm {
+    return this.add(`${id}FreshnessAlarm`, `${id}: the p99 time from a change in the table to its effect is above ${seconds}s`, freshnessMetric(service, 'p99'), {
+      threshold: seconds * 1000,
+      evaluationPeriods: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
   }
 
   /** A function's own Failures of one kind (see failuresMetric). */

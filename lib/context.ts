@@ -2,6 +2,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { checkIntRange, checkLogLevel, checkSecretArn, checkSecretKmsKeyArn, checkStackName, checkTopicArn, ConfigError, parseStreamArn, parseTypesenseNodes, STARTING_POSITIONS } from './config';
 import { INDEXER_MAX_CONCURRENCY_RANGE } from './indexer';
 import type { StreamMappingSettings } from './mapping-settings';
+import { SOURCE_KINDS, type SourceKind } from './sources/change-source';
 import type { StreamFanoutStackProps } from './stream-fanout-stack';
 
 /** Context keys the app reads (README, "Context keys"). */
@@ -24,6 +25,13 @@ export const CONTEXT_KEYS = [
   'typesenseApiKeyKmsKeyArn',
   'indexerMaxConcurrency',
   'searchQueueAgeAlarmSeconds',
+  'source',
+  'kinesisStreamArn',
+  'kinesisShardCount',
+  'kinesisRetentionHours',
+  'parallelizationFactor',
+  'freshnessAlarmSeconds',
+  'domainEvents',
 ] as const;
 
 type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -56,10 +64,32 @@ export function propsFromContext(context: Record<string, unknown>): StreamFanout
     return v === undefined ? undefined : checkIntRange(key, context[key], min, max);
   };
 
+  const bool = (key: ContextKey) => {
+    const v = str(key);
+    if (v === undefined || v === 'false') return undefined;
+    if (v === 'true') return true;
+    throw new ConfigError(`${key} must be true or false, got ${JSON.stringify(v)}`);
+  };
+
+  const source = str('source');
+  if (source !== undefined && !(SOURCE_KINDS as readonly string[]).includes(source)) {
+    throw new ConfigError(`source must be one of ${SOURCE_KINDS.join(', ')}, got ${JSON.stringify(source)}`);
+  }
+  const kinesis = {
+    streamArn: str('kinesisStreamArn'),
+    shardCount: int('kinesisShardCount', 1, 10_000),
+    retentionHours: int('kinesisRetentionHours', 24, 8760),
+  };
+  const kinesisGiven = Object.entries(kinesis).filter(([, v]) => v !== undefined);
+  if (source !== 'kinesis' && kinesisGiven.length > 0) {
+    throw new ConfigError(`${kinesisGiven.map(([k]) => `kinesis${k[0]!.toUpperCase()}${k.slice(1)}`).join(', ')} configure the Kinesis source: give source=kinesis too`);
+  }
+
   const tableName = str('tableName');
   const tableStreamArn = str('tableStreamArn');
-  if ((tableName === undefined) !== (tableStreamArn === undefined)) {
-    throw new ConfigError('tableName and tableStreamArn go together: give both to use an existing table, or neither to create one');
+  // The Kinesis source reads no DynamoDB stream: an existing table is named alone.
+  if (source === 'kinesis' ? tableName === undefined && tableStreamArn !== undefined : (tableName === undefined) !== (tableStreamArn === undefined)) {
+    throw new ConfigError('tableName and tableStreamArn go together: give both to use an existing table, or neither to create one (with source=kinesis, tableName alone)');
   }
   if (tableStreamArn !== undefined) parseStreamArn(tableStreamArn);
 
@@ -73,6 +103,7 @@ export function propsFromContext(context: Record<string, unknown>): StreamFanout
     maxBatchingWindowSeconds: int('maxBatchingWindowSeconds', 0, 300),
     retryAttempts: int('retryAttempts', 0, 10_000),
     maxRecordAgeSeconds: int('maxRecordAgeSeconds', 60, 604_800),
+    parallelizationFactor: int('parallelizationFactor', 1, 10),
   };
   const retentionDays = int('logRetentionDays', 1, 3653);
   if (retentionDays !== undefined && !Object.values(logs.RetentionDays).includes(retentionDays)) {
@@ -100,7 +131,12 @@ export function propsFromContext(context: Record<string, unknown>): StreamFanout
   }
 
   return {
-    ...(tableName && tableStreamArn && { tableName, tableStreamArn }),
+    ...(tableName && { tableName }),
+    ...(tableStreamArn && { tableStreamArn }),
+    ...(source !== undefined && { source: source as SourceKind }),
+    ...(kinesisGiven.length > 0 && { kinesis: Object.fromEntries(kinesisGiven) }),
+    freshnessAlarmSeconds: int('freshnessAlarmSeconds', 1, 86_400),
+    ...(bool('domainEvents') && { domainEvents: true }),
     mapping: Object.fromEntries(Object.entries(mapping).filter(([, v]) => v !== undefined)),
     alarmTopicArn,
     logLevel: logLevel === undefined ? undefined : checkLogLevel(logLevel),

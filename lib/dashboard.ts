@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { COUNT_METRICS, METRIC_PUBLISHERS } from '../lambda/shared/metric-names';
+import { freshnessMetric } from './alarms';
 import { METRICS_NAMESPACE, type StreamFunction } from './stream-function';
 
 /** The handlers' custom metrics (Powertools Metrics, dimension `service` = function name). */
@@ -12,6 +13,8 @@ export interface FanoutDashboardProps {
   /** Functions by name (POWERTOOLS_SERVICE_NAME); stream functions have an iterator age. */
   readonly functions: Readonly<Record<string, StreamFunction>>;
   readonly streamFunctions: readonly string[];
+  /** Mapping ids by function name: Lambda's event counts per mapping (polled, filtered out, invoked, failed, dropped). */
+  readonly mappingIds?: Readonly<Record<string, string>>;
   readonly failureObjects: cloudwatch.Metric;
   readonly searchQueue: sqs.IQueue;
   readonly searchDlq: sqs.IQueue;
@@ -74,6 +77,21 @@ export class FanoutDashboard extends Construct {
           }),
         ],
         CUSTOM_METRICS.filter((metric) => publishers(metric).length > 0).map(custom),
+        [
+          // Freshness of every function that applies changes (the indexer's is end to end).
+          ...(['p50', 'p99'] as const).map(
+            (statistic) => new cloudwatch.GraphWidget({ title: `ChangeToAppliedMs (${statistic})`, width: 8, left: names.map((name) => freshnessMetric(name, statistic, PERIOD).with({ label: name })) }),
+          ),
+          new cloudwatch.GraphWidget({
+            title: 'Mapping events (filtered out / invoked)',
+            width: 8,
+            left: Object.entries(props.mappingIds ?? {}).flatMap(([name, uuid]) =>
+              (['FilteredOutEventCount', 'InvokedEventCount'] as const).map(
+                (metricName) => new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName, dimensionsMap: { EventSourceMappingUUID: uuid }, statistic: 'Sum', period: PERIOD, label: `${name} ${metricName.replace('EventCount', '')}` }),
+              ),
+            ),
+          }),
+        ],
       ],
     });
   }

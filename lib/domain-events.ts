@@ -69,6 +69,8 @@ export class DomainEvents extends Construct {
   readonly fn: StreamFunction;
   readonly eventBus: events.IEventBus;
   readonly rowKinds: readonly RowKindName[];
+  /** Its mapping's id (EventSourceMappingUUID). */
+  readonly mappingId: string;
 
   constructor(scope: Construct, id: string, props: DomainEventsProps) {
     super(scope, id);
@@ -110,7 +112,9 @@ export class DomainEvents extends Construct {
       logLevel: props.logLevel,
       logRetention: props.logRetention,
     });
-    this.fn.function.addEventSource(props.source.eventSource({ name: 'domain-events', settings: props.settings, filters, onFailure: props.onFailure }));
+    const mapping = props.source.eventSource({ name: 'domain-events', settings: props.settings, filters, onFailure: props.onFailure });
+    this.fn.function.addEventSource(mapping);
+    this.mappingId = mapping.eventSourceMappingId;
 
     // Exactly what the function sends: PutEvents, to this bus.
     this.fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.eventBus.eventBusArn] }));

@@ -14,6 +14,7 @@ import { repairPass } from './chaos-repair';
 import { prng } from './dataset';
 import { LocalPipeline } from './pipeline';
 import { applyChange } from './table-io';
+import { startDomainEventsLocal } from './eventbridge/domain-events-local';
 
 export { chaosWorkload } from './chaos-workload';
 export { FaultPlan, type Fault } from './chaos-faults';
@@ -29,14 +30,22 @@ export interface ChaosOptions {
   readonly logLevel?: string;
   /** Writes at the end whose stream records every mapping loses (default 40; 0: none), so drift exists before the repair pass. */
   readonly lossyTail?: number;
+  /** How changes reach the functions (default dynamodb-streams); kinesis adds duplicates and no per-item order. */
+  readonly source?: 'dynamodb-streams' | 'kinesis';
+  /** Run the domain-events subsystem too, against the local PutEvents stand-in (I6 is checked after repair). */
+  readonly domainEvents?: boolean;
 }
 
 export async function runChaos(seed: number, options: ChaosOptions) {
   const random = prng(seed);
   const faults = new FaultPlan(prng(seed ^ 0xfa17), options.faults ?? true, prng(seed ^ 0x1055));
+  const tableName = `chaos-${seed}-${Date.now() % 100_000}`;
+  const domainEvents = options.domainEvents ? await startDomainEventsLocal({ tableName, logLevel: options.logLevel ?? 'SILENT', sleep: async () => undefined }) : undefined;
   const pipeline = new LocalPipeline({
     endpoint: options.endpoint,
-    tableName: `chaos-${seed}-${Date.now() % 100_000}`,
+    tableName,
+    ...(options.source && { source: options.source, kinesis: { seed } }),
+    ...(domainEvents && { extraMappings: [domainEvents.mapping] }),
     // Batches gathered over the stack's 1 s window hold several records per document; 25 per
     // batch (not 100) gives enough invocations for every fault kind to occur.
     settings: { batchSize: 25 },
@@ -112,8 +121,17 @@ export async function runChaos(seed: number, options: ChaosOptions) {
     await pipeline.drain(600_000);
     faults.stop();
     const repair = await repairPass(pipeline, `chaos-${seed}`);
-    return { report: await pipeline.report(), faults: faults.injected, workload, repair, seconds: { write: (writtenAt - startedAt) / 1000, drain: (drainedAt - writtenAt) / 1000 } };
+    return {
+      report: await pipeline.report(),
+      faults: faults.injected,
+      workload,
+      repair,
+      ...(domainEvents && { domainEvents: domainEvents.report() }),
+      ...(pipeline.kinesis && { kinesisDuplicates: pipeline.kinesis.duplicates }),
+      seconds: { write: (writtenAt - startedAt) / 1000, drain: (drainedAt - writtenAt) / 1000 },
+    };
   } finally {
     await pipeline.stop({ dropTable: true });
+    await domainEvents?.stop();
   }
 }

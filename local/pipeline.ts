@@ -7,7 +7,7 @@
  * all run this same assembly.
  */
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createMatcherHandler } from '../lambda/faa-matcher-sync/handler';
@@ -20,7 +20,11 @@ import { DEFAULT_MAPPING_SETTINGS, type StreamMappingSettings } from '../lib/map
 import { audit, type AuditResult } from '../ops/invariants';
 import { exportIndex } from '../ops/typesense';
 import { localClientConfig } from './dynamodb-local';
-import { EsmEmulator, subsystemMappings, type DlqEntry, type EmulatorLog, type InvokeHook, type MappingCounters } from './esm-emulator';
+import { EsmEmulator, subsystemMappings, type DlqEntry, type EmulatorLog, type InvokeHook, type MappingConfig, type MappingCounters } from './esm-emulator';
+import { prng } from './dataset';
+import { kinesisHandler, LOCAL_KINESIS_STREAM_ARN } from './kinesis/kinesis-invoke';
+import { KinesisStreamEmulation } from './kinesis/kinesis-stream';
+import { findStreamArn, sdkStreamSource } from './stream-source';
 import { LocalFifoQueue, type FifoQueueOptions } from './fifo-queue';
 import { indexBatch, type IndexerOutcome } from '../lambda/typesense-indexer/handler';
 import { typesenseClient, typesenseSearchPort } from '../lambda/typesense-indexer/search';
@@ -66,6 +70,16 @@ export interface PipelineOptions {
   readonly indexerInvoke?: (event: SQSEvent, handler: (event: SQSEvent) => Promise<SQSBatchResponse>) => Promise<SQSBatchResponse | void>;
   /** The search queue's visibility timeout (default 200 ms locally: failed messages come back soon). */
   readonly queueVisibilityTimeoutMs?: number;
+  /**
+   * How changes reach the functions: `dynamodb-streams` (default) or `kinesis`, Kinesis Data
+   * Streams for DynamoDB emulated over the table stream (local/kinesis: records spread over
+   * shards, duplicates, microsecond change times), each function given Kinesis records.
+   */
+  readonly source?: 'dynamodb-streams' | 'kinesis';
+  /** With the Kinesis source: virtual shards (default 4), the chance of a duplicate (default 0.05), the seed. */
+  readonly kinesis?: { readonly shards?: number; readonly duplicateRate?: number; readonly seed?: number };
+  /** More mappings on the same changes (the edge subsystems: domain events, audit trail). */
+  readonly extraMappings?: readonly MappingConfig[];
 }
 
 /** The search queue's redrive policy, as the stack sets it. */
@@ -129,9 +143,12 @@ export class LocalPipeline {
         ...(options.sleep && { sleep: options.sleep }),
       }),
     };
+    const mappings = [...subsystemMappings(handlers), ...(options.extraMappings ?? [])];
+    const kinesis = options.source === 'kinesis' ? this.kinesisEmulation() : undefined;
     const emulatorOptions = {
       tableName: this.tableName,
-      mappings: subsystemMappings(handlers),
+      // On Kinesis each function receives Kinesis records (the emulator and its fault hooks keep the stream shape).
+      mappings: kinesis ? mappings.map((m) => ({ ...m, handler: kinesisHandler(m.handler as never, kinesis, this.tableName) })) : mappings,
       ...(options.settings && { settings: { ...DEFAULT_MAPPING_SETTINGS, ...options.settings } }),
       ...(options.invoke && { invoke: options.invoke }),
       ...(options.pollIntervalMs !== undefined && { pollIntervalMs: options.pollIntervalMs }),
@@ -139,9 +156,28 @@ export class LocalPipeline {
       ...(options.onDlq && { onDlq: options.onDlq }),
       ...(options.emulatorLog && { log: options.emulatorLog }),
     };
-    this.emulator = options.streams
-      ? new EsmEmulator({ ...emulatorOptions, streams: options.streams })
-      : EsmEmulator.forEndpoint(options.endpoint, emulatorOptions);
+    this.kinesis = kinesis;
+    this.emulator = kinesis
+      ? new EsmEmulator({ ...emulatorOptions, streams: kinesis, streamArn: LOCAL_KINESIS_STREAM_ARN })
+      : options.streams
+        ? new EsmEmulator({ ...emulatorOptions, streams: options.streams })
+        : EsmEmulator.forEndpoint(options.endpoint, emulatorOptions);
+  }
+
+  /** With the Kinesis source: the emulated stream (its duplicates count). */
+  readonly kinesis?: KinesisStreamEmulation;
+  private ownedStreams?: DynamoDBStreamsClient;
+
+  private kinesisEmulation(): KinesisStreamEmulation {
+    const streams = this.options.streams ?? (this.ownedStreams = new DynamoDBStreamsClient(localClientConfig(this.options.endpoint)));
+    let arn: Promise<string> | undefined;
+    const k = this.options.kinesis ?? {};
+    return new KinesisStreamEmulation(sdkStreamSource(streams), {
+      shards: k.shards ?? 4,
+      duplicateRate: k.duplicateRate ?? 0.05,
+      random: prng(k.seed ?? 0x6b1),
+      tableStreamArn: () => (arn ??= findStreamArn(streams, this.tableName)),
+    });
   }
 
   /** Each subsystem gets its own client (as each Lambda has), instrumented to count and to inject faults. */
@@ -253,6 +289,7 @@ export class LocalPipeline {
   /** Stops the emulator and closes the clients; `dropTable` also deletes the table (DynamoDB Local slows as tables pile up). */
   async stop(options: { dropTable?: boolean } = {}): Promise<void> {
     await this.emulator.stop();
+    this.ownedStreams?.destroy();
     if (options.dropTable) await this.client.send(new DeleteTableCommand({ TableName: this.tableName }));
     for (const c of this.subsystemClients) c.destroy();
     this.client.destroy();

@@ -28,8 +28,11 @@ export interface MappingRequest {
  */
 export interface ChangeSource {
   readonly kind: SourceKind;
-  eventSource(request: MappingRequest): lambda.IEventSource;
+  eventSource(request: MappingRequest): MappingEventSource;
 }
+
+/** An event source whose mapping id is known once it is bound to its function. */
+export type MappingEventSource = lambda.IEventSource & { readonly eventSourceMappingId: string };
 
 /** The mapping settings every source shares. */
 export function streamMappingProps(request: MappingRequest, filters: readonly FilterPattern[]): StreamEventSourceProps {

@@ -1,7 +1,6 @@
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { streamMappingProps, type ChangeSource, type MappingRequest } from './change-source';
+import { streamMappingProps, type ChangeSource, type MappingEventSource, type MappingRequest } from './change-source';
 
 /** The table's own stream: each function's mapping is one more reader of every shard. */
 export class DynamoStreamsSource implements ChangeSource {
@@ -9,7 +8,7 @@ export class DynamoStreamsSource implements ChangeSource {
 
   constructor(private readonly table: dynamodb.ITable) {}
 
-  eventSource(request: MappingRequest): lambda.IEventSource {
+  eventSource(request: MappingRequest): MappingEventSource {
     return new DynamoEventSource(this.table, streamMappingProps(request, request.filters));
   }
 }

@@ -2,11 +2,10 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { KinesisConsumerEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import type { FilterPattern } from '../../lambda/shared/key-rules';
-import { streamMappingProps, type ChangeSource, type MappingRequest } from './change-source';
+import { streamMappingProps, type ChangeSource, type MappingEventSource, type MappingRequest } from './change-source';
 
 /** Precision of the change time the table writes into each Kinesis record. */
 export const KINESIS_CHANGE_TIME_PRECISION = 'MICROSECOND';
@@ -83,7 +82,7 @@ export class KinesisSource extends Construct implements ChangeSource {
     destination.node.addDependency(this.stream);
   }
 
-  eventSource(request: MappingRequest): lambda.IEventSource {
+  eventSource(request: MappingRequest): MappingEventSource {
     const consumer = new kinesis.StreamConsumer(this, `${pascal(request.name)}Consumer`, {
       stream: this.stream,
       // Unique per stream: one consumer per function, named after it and the stack.

@@ -20,6 +20,7 @@ import { PUT_EVENTS_MAX_BYTES } from '../../lambda/domain-events/entries';
 import { createDomainEventsHandler, SUBSYSTEM_NAME } from '../../lambda/domain-events/handler';
 import type { EventsSender } from '../../lambda/domain-events/publisher';
 import { decodeRecord, type StreamChange } from '../../lambda/shared/decode';
+import { toStreamEvent } from '../../lambda/shared/kinesis-record';
 import { ROW_KIND_NAMES, rowKindFilters, type RowKindName } from '../../lambda/shared/row-kinds';
 import type { StreamMappingSettings } from '../../lib/mapping-settings';
 import { auditEvents, type EventsAuditResult } from '../../ops/invariants-events';
@@ -94,7 +95,8 @@ export async function startDomainEventsLocal(options: DomainEventsLocalOptions):
   });
   const delivered: StreamChange[] = [];
   const recording: StreamHandler = async (event, context) => {
-    for (const record of event.Records) {
+    // Either source: a Kinesis batch (source kinesis) holds the same changes in its data.
+    for (const record of toStreamEvent(event).Records) {
       try {
         delivered.push(decodeRecord(record));
       } catch {

@@ -15,6 +15,8 @@ import type { Random } from '../dataset';
 import type { IteratorPosition, RecordsPage, ShardInfo, StreamSource } from '../stream-source';
 
 export interface KinesisStreamOptions {
+  /** The table stream the changes are read from (the emulator's own stream ARN names the Kinesis stream). */
+  readonly tableStreamArn?: () => Promise<string>;
   /** Virtual shards the records are spread over. Default 4. */
   readonly shards?: number;
   /** Chance that a record is delivered a second time. Default 0 (chaos sets it). */
@@ -61,7 +63,7 @@ export class KinesisStreamEmulation implements StreamSource {
 
   async getRecords(it: string, limit: number): Promise<RecordsPage> {
     const [streamArn, indexText, offsetText] = it.split('|') as [string, string, string];
-    await this.pump(streamArn);
+    await this.pump(this.options.tableStreamArn ? await this.options.tableStreamArn() : streamArn);
     const buffer = this.buffers[Number(indexText)]!;
     const offset = Number(offsetText);
     const records = buffer.slice(offset, offset + limit);

@@ -7,7 +7,8 @@ import { runChaos } from '../../local/chaos';
 import { localEndpoint } from '../support/dynamodb';
 
 const OPERATIONS = 2_000;
-const run = (seed: number) => runChaos(seed, { endpoint: localEndpoint(), operations: OPERATIONS, logLevel: process.env.CHAOS_LOG_LEVEL });
+const run = (seed: number, options: { source?: 'dynamodb-streams' | 'kinesis'; domainEvents?: boolean } = {}) =>
+  runChaos(seed, { endpoint: localEndpoint(), operations: OPERATIONS, logLevel: process.env.CHAOS_LOG_LEVEL, ...options });
 
 function expectInvariants(result: Awaited<ReturnType<typeof runChaos>>) {
   const { report, faults } = result;
@@ -33,11 +34,22 @@ function expectInvariants(result: Awaited<ReturnType<typeof runChaos>>) {
   expect(report.audit.checked.documents).toBeGreaterThan(20);
   expect(report.audit.checked.entities).toBeGreaterThan(5);
   expect(report.audit.checked.tuples).toBeGreaterThan(0);
+  if (result.domainEvents) {
+    // I6: every change the domain-events mapping delivered has an event with its eventID; no event without one.
+    expect(result.domainEvents.audit.findings).toEqual([]);
+    expect(result.domainEvents.distinctChanges).toBeGreaterThan(100);
+  }
 }
 
 describe('chaos: I1–I4 hold under injected faults', () => {
   it('with a fixed seed', async () => {
     expectInvariants(await run(20261123));
+  }, 300_000);
+
+  it('Kinesis source (duplicates, no per-item order across shards) with domain events, fixed seed', async () => {
+    const result = await run(20261203, { source: 'kinesis', domainEvents: true });
+    expect(result.kinesisDuplicates).toBeGreaterThan(20);
+    expectInvariants(result);
   }, 300_000);
 
   it('with a random seed (printed for replay)', async () => {

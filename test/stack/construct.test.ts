@@ -95,7 +95,9 @@ describe('StreamFanout in a foreign stack with an imported table', () => {
     for (const a of failures) expect(a).toMatchObject({ Namespace: 'StreamFanout', Statistic: 'Sum', Threshold: 1, TreatMissingData: 'notBreaching' });
     const delivery = template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'DestinationDeliveryFailures' } });
     expect(Object.values(delivery).map((a: any) => a.Properties.Dimensions[0].Value.Ref)).not.toContain(functionId(template, 'typesense-indexer'));
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 * 3 + 2 + 4);
+    // The indexer: errors, queue age, throttled and fatal Failures, and its freshness (the end-to-end one).
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ChangeToAppliedMs', ExtendedStatistic: 'p99', Dimensions: [{ Name: 'service', Value: 'typesense-indexer' }] });
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 * 4 + 2 + 5);
   });
 
   it('has the dashboard, with every custom metric graphed for exactly the functions that publish it', () => {
@@ -123,7 +125,7 @@ describe('StreamFanout options', () => {
     expect(functionId(template, 'typesense-indexer')).toBeUndefined();
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
     expect(template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'ApproximateAgeOfOldestMessage' } })).toEqual({});
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 * 3 + 2);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 * 4 + 2);
   });
 
   it('the indexer with a customer-managed KMS key: kms:Decrypt on that key only through Secrets Manager for this secret; maxConcurrency sets the mapping\'s', () => {

@@ -204,8 +204,8 @@ describe('StreamFanoutStack (new table)', () => {
     }
   });
 
-  it('alarms on iterator age, errors and destination delivery failures per function, failure objects and the search DLQ', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 * 3 + 2);
+  it('alarms on iterator age, errors, destination delivery failures and freshness per function, failure objects and the search DLQ', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3 * 4 + 2);
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).map((a) => a.Properties);
     const byMetric = (metric: string) => alarms.filter((a) => a.MetricName === metric);
     expect(byMetric('IteratorAge')).toHaveLength(3);
@@ -256,7 +256,7 @@ describe('StreamFanoutStack (existing table and overrides)', () => {
 
   it('sends every alarm to the topic', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>);
-    expect(alarms).toHaveLength(3 * 3 + 2);
+    expect(alarms).toHaveLength(3 * 4 + 2);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual(['arn:aws:sns:eu-west-1:123456789012:oncall']);
   });
 
