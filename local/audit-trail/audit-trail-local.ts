@@ -22,6 +22,7 @@ import { createHistoryTableInput, type ChangeSource } from '../../lambda/audit-t
 import { ensureKeyFile, keyFileDataKeys, keyFileHashKey } from '../../lambda/audit-trail/key-file';
 import { encryptProtection, hashProtection, type SensitiveMode } from '../../lambda/audit-trail/sensitive';
 import { decodeNumber, decodeRecord, type StreamChange } from '../../lambda/shared/decode';
+import { toStreamEvent, type SourceRecord } from '../../lambda/shared/kinesis-record';
 import { ROW_KIND_NAMES, rowKindFilters, rowKindOf, type RowKindName } from '../../lambda/shared/row-kinds';
 import type { StreamMappingSettings } from '../../lib/mapping-settings';
 import { checkHistory, type HistoryAuditResult } from '../../ops/invariants-history';
@@ -94,7 +95,8 @@ export async function startAuditTrailLocal(options: AuditTrailLocalOptions): Pro
   // Every owned change the mapping delivered (duplicates included): what I5 is checked against.
   const delivered: StreamChange[] = [];
   const recording = async (event: DynamoDBStreamEvent) => {
-    for (const record of event.Records) {
+    // Under the Kinesis emulation the records come as Kinesis records: read them as the runner does.
+    for (const record of toStreamEvent(event as { Records: SourceRecord[] }).Records) {
       try {
         const change = decodeRecord(record);
         if (rowKindOf(change.keys, rowKinds)) delivered.push(change);

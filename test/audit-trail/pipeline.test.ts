@@ -7,7 +7,10 @@
 import { generateDataset } from '../../local/dataset';
 import { EsmEmulator, type InvocationCall } from '../../local/esm-emulator';
 import { formatAuditTrailReport, startAuditTrailLocal, type AuditTrailLocal } from '../../local/audit-trail/audit-trail-local';
+import { toKinesisRecord } from '../../local/kinesis/kinesis-invoke';
 import { applyChange, loadRows } from '../../local/table-io';
+import { insertRecord, modifyRecord } from '../support/events';
+import { registryRow } from './support';
 import { createTestTable, type TestTable } from '../support/dynamodb';
 import { tempKeyFile } from './support';
 
@@ -28,13 +31,13 @@ async function start(invoke?: (call: InvocationCall) => Promise<unknown>) {
   await emulator.start();
 }
 
-afterEach(async () => {
-  await emulator.stop();
-  await trail.stop({ dropTable: true });
-  await table.drop();
-});
-
 describe('audit trail on DynamoDB Local through the emulator', () => {
+  afterEach(async () => {
+    await emulator.stop();
+    await trail.stop({ dropTable: true });
+    await table.drop();
+  });
+
   it('one history row per change of a source row (I5), derived rows none, one data key', async () => {
     await start();
     const dataset = generateDataset({ seed: 11, registrations: 10 });
@@ -63,5 +66,28 @@ describe('audit trail on DynamoDB Local through the emulator', () => {
     const report = await trail.report();
     expect(report.i5.findings).toEqual([]);
     expect(report.historyRows).toBe(report.i5.checked.changes);
+  });
+});
+
+describe('audit trail locally, records as Kinesis delivers them', () => {
+  it('Kinesis records (microsecond times, a duplicate under another sequence number) are read and checked like the handler reads them', async () => {
+    const table = await createTestTable('audit-kinesis');
+    const trail = await startAuditTrailLocal({ endpoint: table.endpoint, keyFile: tempKeyFile().path, historyTableName: `${table.tableName}-history`, source: 'kinesis', logLevel: 'SILENT' });
+    try {
+      const v1 = registryRow('N970');
+      const v2 = { ...v1, status: 'D' };
+      const [insert, modify] = [insertRecord(v1, { eventID: 'k-insert', sequenceNumber: '49001' }), modifyRecord(v1, v2, { eventID: 'k-modify', sequenceNumber: '49002' })];
+      const kinesis = (record: typeof insert, micros: number, sequenceNumber = record.dynamodb!.SequenceNumber!) =>
+        toKinesisRecord({ ...record, dynamodb: { ...record.dynamodb!, SequenceNumber: sequenceNumber } }, micros, table.tableName);
+      // The modify first, then the insert twice (the second time under another Kinesis sequence number).
+      const events = [[kinesis(modify, 1_780_000_000_000_002)], [kinesis(insert, 1_780_000_000_000_001), kinesis(insert, 1_780_000_000_000_001, '49999')]];
+      for (const Records of events) expect(await trail.mapping.handler({ Records } as never)).toEqual({ batchItemFailures: [] });
+      const report = await trail.report();
+      expect(report.i5).toEqual({ checked: { changes: 2, rows: 2, items: 1 }, findings: [] });
+      expect((await trail.rows()).map((r) => r.change_time_us).sort()).toEqual([1_780_000_000_000_001, 1_780_000_000_000_002]);
+    } finally {
+      await trail.stop({ dropTable: true });
+      await table.drop();
+    }
   });
 });
