@@ -24,6 +24,7 @@ import { encryptProtection, hashProtection, type SensitiveMode } from '../../lam
 import { decodeNumber, decodeRecord, type StreamChange } from '../../lambda/shared/decode';
 import { toStreamEvent, type SourceRecord } from '../../lambda/shared/kinesis-record';
 import { ROW_KIND_NAMES, rowKindFilters, rowKindOf, type RowKindName } from '../../lambda/shared/row-kinds';
+import type { RetryPolicy } from '../../lambda/shared/backoff';
 import type { StreamMappingSettings } from '../../lib/mapping-settings';
 import { checkHistory, type HistoryAuditResult } from '../../ops/invariants-history';
 import { localClientConfig } from '../dynamodb-local';
@@ -35,7 +36,7 @@ export interface AuditTrailLocalOptions {
   readonly endpoint: string;
   /** The key file standing in for KMS and the hash secret; created when missing. */
   readonly keyFile: string;
-  /** Default LOCAL_HISTORY_TABLE (created, or dropped and created again with `fresh`). */
+  /** Default LOCAL_HISTORY_TABLE (dropped if it exists, and created empty). */
   readonly historyTableName?: string;
   readonly rowKinds?: readonly RowKindName[];
   readonly sensitive?: SensitiveMode;
@@ -43,6 +44,10 @@ export interface AuditTrailLocalOptions {
   /** Powertools log level of the handler. Default WARN. */
   readonly logLevel?: string;
   readonly settings?: Partial<StreamMappingSettings>;
+  /** The handler's own DynamoDB client, for fault injection or counting (middleware). */
+  readonly instrument?: (client: DynamoDBClient) => void;
+  /** The handler's write retries (tests and chaos shorten the sleep). */
+  readonly retry?: Partial<RetryPolicy>;
 }
 
 export interface AuditTrailReport {
@@ -84,9 +89,13 @@ export async function startAuditTrailLocal(options: AuditTrailLocalOptions): Pro
   const keys = ensureKeyFile(options.keyFile);
   const encrypt = encryptProtection(keyFileDataKeys(keys));
   const protection = options.sensitive === 'hash' ? hashProtection(keyFileHashKey(keys)) : encrypt;
+  // The handler's own client (as the Lambda has), so injected faults never touch the report's reads.
+  const handlerClient = new DynamoDBClient(localClientConfig(options.endpoint));
+  options.instrument?.(handlerClient);
   const handler = createAuditHandler({
-    doc,
+    doc: DynamoDBDocumentClient.from(handlerClient, { marshallOptions: { removeUndefinedValues: true } }),
     historyTableName,
+    ...(options.retry && { retry: options.retry }),
     logger: new Logger({ serviceName: 'audit-trail', logLevel: (options.logLevel ?? 'WARN') as never }),
     protection,
     rowKinds,
@@ -140,6 +149,7 @@ export async function startAuditTrailLocal(options: AuditTrailLocalOptions): Pro
     stop: async ({ dropTable = false } = {}) => {
       if (dropTable) await client.send(new DeleteTableCommand({ TableName: historyTableName }));
       client.destroy();
+      handlerClient.destroy();
     },
   };
 }

@@ -6,7 +6,7 @@
  */
 import { generateDataset } from '../../local/dataset';
 import { EsmEmulator, type InvocationCall } from '../../local/esm-emulator';
-import { formatAuditTrailReport, startAuditTrailLocal, type AuditTrailLocal } from '../../local/audit-trail/audit-trail-local';
+import { formatAuditTrailReport, startAuditTrailLocal, type AuditTrailLocal, type AuditTrailLocalOptions } from '../../local/audit-trail/audit-trail-local';
 import { toKinesisRecord } from '../../local/kinesis/kinesis-invoke';
 import { applyChange, loadRows } from '../../local/table-io';
 import { insertRecord, modifyRecord } from '../support/events';
@@ -18,9 +18,16 @@ let table: TestTable;
 let trail: AuditTrailLocal;
 let emulator: EsmEmulator;
 
-async function start(invoke?: (call: InvocationCall) => Promise<unknown>) {
+async function start(invoke?: (call: InvocationCall) => Promise<unknown>, instrument?: AuditTrailLocalOptions['instrument']) {
   table = await createTestTable('audit-trail');
-  trail = await startAuditTrailLocal({ endpoint: table.endpoint, keyFile: tempKeyFile().path, historyTableName: `${table.tableName}-history`, logLevel: 'SILENT' });
+  trail = await startAuditTrailLocal({
+    endpoint: table.endpoint,
+    keyFile: tempKeyFile().path,
+    historyTableName: `${table.tableName}-history`,
+    logLevel: 'SILENT',
+    retry: { sleep: async () => undefined },
+    ...(instrument && { instrument }),
+  });
   emulator = EsmEmulator.forEndpoint(table.endpoint, {
     tableName: table.tableName,
     mappings: [trail.mapping],
@@ -52,6 +59,37 @@ describe('audit trail on DynamoDB Local through the emulator', () => {
     expect(formatAuditTrailReport(report)[1]).toMatch(/^I5 history: ok \(\d+ changes delivered/);
     const lines = trail.verboseLines(await trail.rows());
     expect(lines[0]).toMatch(/^history (insert|modify|remove|expire) PK=\S+ SK=\S+ eventID=\S+ fields=/);
+  });
+
+  it('failed history writes (throttled, then fatal once every 7th) are retried by the mapping: still exactly one row per change', async () => {
+    let puts = 0;
+    let failures = 0;
+    await start(undefined, (client) =>
+      client.middlewareStack.add(
+        (next) => async (args) => {
+          puts += 1;
+          if (puts % 7 === 0) {
+            failures += 1;
+            // Every 14th: not retryable, so the record fails and the mapping retries (or bisects) the batch.
+            throw Object.assign(new Error(puts % 14 === 0 ? 'injected: access denied' : 'injected: rate exceeded'), { name: puts % 14 === 0 ? 'AccessDeniedException' : 'ProvisionedThroughputExceededException' });
+          }
+          return next(args);
+        },
+        { step: 'build', name: 'injectFaults' },
+      ),
+    );
+    const dataset = generateDataset({ seed: 13, registrations: 6 });
+    await loadRows(table.doc, table.tableName, dataset.rows);
+    for (const change of dataset.changes) await applyChange(table.doc, table.tableName, change);
+    await emulator.drain({ timeoutMs: 60_000 });
+    const report = await trail.report();
+    expect(failures).toBeGreaterThan(3);
+    // Records were delivered again after failures (retries of the rest of a batch), none given up.
+    const counters = emulator.counters()['audit-trail']!;
+    expect(counters.delivered).toBeGreaterThan(counters.matched);
+    expect(emulator.dlq()).toEqual([]);
+    expect(report.i5.findings).toEqual([]);
+    expect(report.historyRows).toBe(report.i5.checked.changes);
   });
 
   it('every batch delivered twice (the first response lost): still exactly one row per change', async () => {
