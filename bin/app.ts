@@ -3,7 +3,7 @@ import { App } from 'aws-cdk-lib';
 import { ConfigError, parseStreamArn } from '../lib/config';
 import { propsFromContext } from '../lib/context';
 import { StreamFanoutStack } from '../lib/stream-fanout-stack';
-import { acknowledgeFanoutFindings, addNagPacks } from './nag';
+import { addNagPacks } from './nag';
 
 const app = new App();
 try {
@@ -12,11 +12,10 @@ try {
   // An existing table's stream fixes the region (a mapping reads streams of its own region only);
   // otherwise the CLI's: the profile's or AWS_REGION. The account is always the credentials'.
   const region = props.tableStreamArn === undefined ? process.env.CDK_DEFAULT_REGION : parseStreamArn(props.tableStreamArn).region;
-  const stack = new StreamFanoutStack(app, (context.stackName as string | undefined) || 'StreamFanout', {
+  new StreamFanoutStack(app, (context.stackName as string | undefined) || 'StreamFanout', {
     ...props,
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region },
   });
-  acknowledgeFanoutFindings(stack.fanout);
 } catch (error) {
   // A configuration mistake is one line, not a stack trace (the CLI adds its own line after).
   if (!(error instanceof ConfigError)) throw error;

@@ -1,26 +1,10 @@
 import { Validations, type App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import type { StreamFanout } from '../lib/stream-fanout';
 
 /** The cdk-nag packs `cdk synth` runs: synth fails on any error-level finding not acknowledged with a reason. */
 export function addNagPacks(app: App): void {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
 }
 
-/**
- * ServerlessChecks findings on resources StreamFanout creates outside the functions (the
- * function-level ones are acknowledged where each function is built). Each names its rule
- * and why the rule does not fit.
- */
-export function acknowledgeFanoutFindings(fanout: StreamFanout): void {
-  Validations.of(fanout.searchDlq).acknowledge({
-    id: 'Serverless-SQSRedrivePolicy',
-    reason: "This is the search queue's dead-letter queue, where messages end: a DLQ behind it would only move them again. Its alarm fires on the first message; ops redrive and the runbook handle them.",
-  });
-  if (fanout.indexer) {
-    Validations.of(fanout.indexer.fn.function).acknowledge({
-      id: 'Serverless-LambdaEventSourceMappingDestination',
-      reason: "An SQS event source mapping takes no on-failure destination (that setting is for stream and Kafka sources): a message that keeps failing moves to the search queue's dead-letter queue after 5 receives, by the queue's redrive policy.",
-    });
-  }
-}
+// StreamFanout acknowledges its own findings now (lib/nag-acknowledgements.ts); kept for callers.
+export { acknowledgeFanoutFindings } from '../lib/nag-acknowledgements';

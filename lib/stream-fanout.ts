@@ -1,4 +1,4 @@
-import { Annotations, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -8,22 +8,23 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { TABLE_SCHEMA } from '../lambda/shared/table';
 import { filterPatterns, SUBSYSTEM_NAMES, type SubsystemName } from '../lambda/subsystems';
-import { SQS_MAX_MESSAGE_BYTES } from '../lambda/typesense-sync/messages';
 import { FanoutAlarms } from './alarms';
-import { checkExistingTable, checkIntRange, checkLogLevel, checkTopicArn, ConfigError, parseStreamArn, type LogLevel } from './config';
+import { checkIntRange, checkLogLevel, checkTopicArn, ConfigError, type LogLevel } from './config';
 import { pascalId } from './construct-ids';
 import { FanoutDashboard } from './dashboard';
 import { FailureBucket } from './failure-bucket';
-import { INDEXER_TIMEOUT, TypesenseIndexer, type IndexerOptions } from './indexer';
+import { TypesenseIndexer, type IndexerOptions } from './indexer';
 import { DEFAULT_MAPPING_SETTINGS, type StreamMappingSettings } from './mapping-settings';
 import { StreamFunction } from './stream-function';
 import { LEADING_KEYS, TABLE_ACTIONS } from './table-access';
 import { DomainEvents, type DomainEventsOptions } from './domain-events';
 import { DYNAMODB_STREAMS_READERS_PER_SHARD, SOURCE_KINDS, type ChangeSource, type SourceKind } from './sources/change-source';
 import { DynamoStreamsSource } from './sources/dynamodb-streams';
-import { KINESIS_CHANGE_TIME_PRECISION, KinesisSource, type KinesisSourceOptions } from './sources/kinesis';
+import { KinesisSource, type KinesisSourceOptions } from './sources/kinesis';
+import { checkKinesisOptions, resolveTable } from './fanout-table';
+import { createSearchQueues } from './search-queues';
+import { acknowledgeFanoutFindings } from './nag-acknowledgements';
 
 export interface StreamFanoutProps {
   /**
@@ -118,7 +119,7 @@ export class StreamFanout extends Construct {
     const kinesisSource = sourceKind === 'kinesis' ? new KinesisSource(this, 'ChangeStream', checkKinesisOptions(props.kinesis ?? {})) : undefined;
     checkIntRange('parallelizationFactor', settings.parallelizationFactor, 1, 10);
     const freshnessSeconds = checkIntRange('freshnessAlarmSeconds', props.freshnessAlarmSeconds ?? 120, 1, 86_400);
-    this.table = this.resolveTable(props, kinesisSource);
+    this.table = resolveTable(this, props, kinesisSource);
     this.source = kinesisSource ?? new DynamoStreamsSource(this.table);
 
     const failures = new FailureBucket(this, 'StreamFailures', {
@@ -127,28 +128,7 @@ export class StreamFanout extends Construct {
     });
     this.failureBucket = failures.bucket;
 
-    // Typesense actions: FIFO so actions on one document apply in order; its own FIFO DLQ.
-    this.searchDlq = new sqs.Queue(this, 'SearchActionsDlq', {
-      fifo: true,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.searchQueue = new sqs.Queue(this, 'SearchActionsQueue', {
-      fifo: true,
-      contentBasedDeduplication: false,
-      // High-throughput FIFO: dedup and throughput per document group.
-      deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
-      fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(4),
-      // Explicit, and the handler's own limit (SQS's default is 256 KiB on older queues).
-      maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
-      // Lambda's guidance for an SQS event source: at least six times the consumer's timeout.
-      visibilityTimeout: Duration.seconds(6 * INDEXER_TIMEOUT.toSeconds()),
-      deadLetterQueue: { queue: this.searchDlq, maxReceiveCount: 5 },
-    });
+    ({ queue: this.searchQueue, dlq: this.searchDlq } = createSearchQueues(this));
 
     const environment: Record<SubsystemName, Record<string, string>> = {
       'typesense-sync': { TYPESENSE_QUEUE_URL: this.searchQueue.queueUrl },
@@ -242,6 +222,7 @@ export class StreamFanout extends Construct {
     }
 
     this.warnOnReaders();
+    acknowledgeFanoutFindings(this);
     this.dashboard = new FanoutDashboard(this, 'Dashboard', {
       functions: all,
       streamFunctions,
@@ -277,57 +258,5 @@ export class StreamFanout extends Construct {
     );
   }
 
-  private resolveTable(props: StreamFanoutProps, kinesis?: KinesisSource): dynamodb.ITable {
-    const region = Token.isUnresolved(Stack.of(this).region) ? undefined : Stack.of(this).region;
-    if (props.table) {
-      if (props.tableName !== undefined || props.tableStreamArn !== undefined) throw new ConfigError('give either table or tableName + tableStreamArn, not both');
-      const arn = props.table.tableStreamArn;
-      if (kinesis) {
-        // The table's own stream is not read; its changes come through the Kinesis data stream.
-        kinesis.enableOnExistingTable(props.table.tableName, props.table.tableArn);
-        return props.table;
-      }
-      if (arn === undefined) throw new ConfigError('table has no tableStreamArn: import it with Table.fromTableAttributes({ tableName, tableStreamArn })');
-      if (!Token.isUnresolved(arn) && !Token.isUnresolved(props.table.tableName)) checkExistingTable(props.table.tableName, arn, region);
-      return props.table;
-    }
-    if (kinesis && props.tableName !== undefined && props.tableStreamArn === undefined) {
-      const table = dynamodb.Table.fromTableName(this, 'Table', props.tableName);
-      kinesis.enableOnExistingTable(table.tableName, table.tableArn);
-      return table;
-    }
-    if ((props.tableName === undefined) !== (props.tableStreamArn === undefined)) {
-      throw new ConfigError('tableName and tableStreamArn go together: give both to use an existing table, or neither to create one');
-    }
-    if (props.tableName !== undefined && props.tableStreamArn !== undefined) {
-      parseStreamArn(props.tableStreamArn);
-      checkExistingTable(props.tableName, props.tableStreamArn, region);
-      const table = dynamodb.Table.fromTableAttributes(this, 'Table', { tableName: props.tableName, tableStreamArn: props.tableStreamArn });
-      kinesis?.enableOnExistingTable(table.tableName, table.tableArn);
-      return table;
-    }
-    return new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: TABLE_SCHEMA.partitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: TABLE_SCHEMA.sortKey, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      stream: dynamodb.StreamViewType[TABLE_SCHEMA.streamViewType],
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: TABLE_SCHEMA.timeToLiveAttribute,
-      removalPolicy: RemovalPolicy.RETAIN,
-      // With the Kinesis source the table streams its changes there too, to the microsecond.
-      ...(kinesis && { kinesisStream: kinesis.stream, kinesisPrecisionTimestamp: dynamodb.ApproximateCreationDateTimePrecision[KINESIS_CHANGE_TIME_PRECISION] }),
-    });
-  }
-}
 
-function checkKinesisOptions(options: KinesisSourceOptions): KinesisSourceOptions {
-  if (options.shardCount !== undefined) checkIntRange('kinesisShardCount', options.shardCount, 1, 10_000);
-  if (options.retentionHours !== undefined) checkIntRange('kinesisRetentionHours', options.retentionHours, 24, 8760);
-  if (options.streamArn !== undefined && !Token.isUnresolved(options.streamArn) && !/^arn:aws[\w-]*:kinesis:[a-z0-9-]+:\d{12}:stream\/[\w.-]+$/.test(options.streamArn)) {
-    throw new ConfigError(`kinesisStreamArn is not a Kinesis data stream ARN (arn:aws:kinesis:<region>:<account>:stream/<name>): ${options.streamArn}`);
-  }
-  if (options.streamArn !== undefined && (options.shardCount !== undefined || options.retentionHours !== undefined)) {
-    throw new ConfigError('kinesisShardCount and kinesisRetentionHours apply to a stream this stack creates, not to kinesisStreamArn');
-  }
-  return options;
 }

@@ -56,7 +56,7 @@ describe('CDK context', () => {
   it.each([
     [{ batchSiz: 1 }, `unknown context key batchSiz; known keys: ${CONTEXT_KEYS.join(', ')}`],
     [{ batchSiz: 1, logLvl: 'x' }, /^unknown context keys batchSiz, logLvl; known keys: stackName, /],
-    [{ tableName: 'only-name' }, 'tableName and tableStreamArn go together: give both to use an existing table, or neither to create one'],
+    [{ tableName: 'only-name' }, 'tableName and tableStreamArn go together: give both to use an existing table, or neither to create one (with source=kinesis, tableName alone)'],
     [{ tableName: 't', tableStreamArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/t' }, 'tableStreamArn is not a DynamoDB stream ARN (arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>): arn:aws:dynamodb:eu-west-1:123456789012:table/t'],
     [{ retryAttempts: 'many' }, 'retryAttempts must be an integer from 0 to 10000, got "many"'],
     [{ batchSize: 0 }, 'batchSize must be an integer from 1 to 10000, got 0'],
