@@ -23,6 +23,10 @@ Options:
   --verbose                print every count change and every document the indexer writes
   --failure-dir <dir>      failed batches as S3 on-failure objects (default .cache/npm-start/failures);
                            with --keep-running, the redrive command to replay them is printed
+  --source <s>             how changes reach the functions: dynamodb-streams (default) or kinesis
+                           (Kinesis delivery emulated over the table's stream: duplicates, no per-item order)
+  --audit-trail            also run the audit trail (history table on DynamoDB Local, a key file standing in for KMS)
+  --domain-events          also run domain events against a local stand-in for EventBridge's PutEvents API (not EventBridge)
   --typesense-url <url>    index into a real Typesense (with --typesense-api-key); checked first
   --typesense-api-key <k>
   -h, --help               this text
@@ -41,6 +45,9 @@ export interface Args {
   verbose: boolean;
   failureDir: string;
   typesense?: { url: string; apiKey: string };
+  source: 'dynamodb-streams' | 'kinesis';
+  auditTrail: boolean;
+  domainEvents: boolean;
 }
 
 export function parseCli(argv: readonly string[]): Args {
@@ -58,6 +65,9 @@ export function parseCli(argv: readonly string[]): Args {
         'failure-dir': { type: 'string' },
         'typesense-url': { type: 'string' },
         'typesense-api-key': { type: 'string' },
+        source: { type: 'string' },
+        'audit-trail': { type: 'boolean', default: false },
+        'domain-events': { type: 'boolean', default: false },
       },
       strict: true,
       allowPositionals: false,
@@ -79,6 +89,8 @@ export function parseCli(argv: readonly string[]): Args {
   const port = positive('port', values.port);
   if (port !== undefined && port > 65_535) throw new UsageError(`--port takes a port number up to 65535, got ${port}`);
   if (values['failure-dir'] === '') throw new UsageError('--failure-dir takes a folder');
+  const source = values.source ?? 'dynamodb-streams';
+  if (source !== 'dynamodb-streams' && source !== 'kinesis') throw new UsageError(`--source takes dynamodb-streams or kinesis, got ${JSON.stringify(source)}`);
   return {
     help: values.help ?? false,
     ...(url !== undefined && apiKey !== undefined && { typesense: { url: url.replace(/\/+$/, ''), apiKey } }),
@@ -88,6 +100,9 @@ export function parseCli(argv: readonly string[]): Args {
     port,
     verbose: values.verbose ?? false,
     failureDir: resolve(values['failure-dir'] ?? DEFAULT_FAILURE_DIR),
+    source,
+    auditTrail: values['audit-trail'] ?? false,
+    domainEvents: values['domain-events'] ?? false,
   };
 }
 

@@ -12,6 +12,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { resolve } from 'node:path';
 import { HELP, parseCli, UsageError, datasetFor, type Args } from './cli-args';
 import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { serveSqsQueue } from './emulator/sqs-json-server';
@@ -19,6 +20,8 @@ import type { EmulatorLog, InvocationCall } from './esm-emulator';
 import { LOCAL_QUEUE_URL, LocalPipeline, type PipelineReport } from './pipeline';
 import { onStopSignals } from './process/stop-signals';
 import { formatReport, redriveCommand } from './start-report';
+import { formatAuditTrailReport, startAuditTrailLocal } from './audit-trail/audit-trail-local';
+import { domainEventsClean, formatDomainEventsReport, startDomainEventsLocal } from './eventbridge/domain-events-local';
 import { checkTypesense } from './start/typesense-check';
 import { indexChanges, rowChanges } from './verbose-diff';
 import { applyChange, loadRows } from './table-io';
@@ -30,6 +33,8 @@ export { formatReport, redriveCommand } from './start-report';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const TABLE = 'stream-fanout-local';
+/** Stands in for the audit trail's KMS key and hash secret locally (created on first use). */
+const AUDIT_KEY_FILE = resolve(__dirname, '..', '.cache', 'npm-start', 'audit-keys.json');
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
 function progress(label: string, total: number): (done: number) => void {
@@ -62,6 +67,28 @@ async function invokeReporting(call: InvocationCall): Promise<unknown> {
 
 const clean = (r: PipelineReport) => r.audit.drift.length === 0 && r.dlq.length === 0 && (r.indexer?.deadLettered ?? 0) === 0;
 
+/** The edge subsystems the flags turn on, each one more mapping on the same changes. */
+async function startEdges(args: Args, endpoint: string) {
+  const domainEvents = args.domainEvents ? await startDomainEventsLocal({ tableName: TABLE, logLevel: 'SILENT' }) : undefined;
+  if (domainEvents) out(`Domain events go to a local stand-in for EventBridge's PutEvents API at ${domainEvents.eventBridge.url} (not EventBridge)`);
+  const auditTrail = args.auditTrail ? await startAuditTrailLocal({ endpoint, keyFile: AUDIT_KEY_FILE, logLevel: 'SILENT', source: args.source }) : undefined;
+  if (auditTrail) out(`Audit trail: history table ${auditTrail.historyTableName}; a key file (${AUDIT_KEY_FILE}) stands in for KMS`);
+  return {
+    mappings: [...(domainEvents ? [domainEvents.mapping] : []), ...(auditTrail ? [auditTrail.mapping] : [])],
+    verbose: async () => [...(domainEvents?.verboseLines() ?? []), ...(auditTrail ? auditTrail.verboseLines(await auditTrail.rows()) : [])],
+    report: async () => {
+      const lines = [...(domainEvents ? formatDomainEventsReport(domainEvents.report()) : [])];
+      const history = auditTrail ? await auditTrail.report() : undefined;
+      if (history) lines.push(...formatAuditTrailReport(history));
+      return { lines, clean: (!domainEvents || domainEventsClean(domainEvents.report())) && (!history || history.i5.findings.length === 0) };
+    },
+    stop: async () => {
+      await domainEvents?.stop();
+      await auditTrail?.stop();
+    },
+  };
+}
+
 export async function main(args: Args, stop: AbortSignal): Promise<number> {
   const dataset = datasetFor(args);
   mkdirSync(args.failureDir, { recursive: true });
@@ -70,9 +97,13 @@ export async function main(args: Args, stop: AbortSignal): Promise<number> {
   const ddb: DynamoDbLocal = await startDynamoDbLocal({ ...(args.port && { port: args.port }) });
   process.on('exit', ddb.killNow);
   out(`DynamoDB Local is up at ${ddb.endpoint} (process group ${ddb.pgid})`);
+  const edges = await startEdges(args, ddb.endpoint);
+  if (args.source === 'kinesis') out('Changes reach the functions the Kinesis way (emulated over the table stream: records spread over shards, some twice, microsecond change times)');
   const pipeline = new LocalPipeline({
     endpoint: ddb.endpoint,
     tableName: TABLE,
+    source: args.source,
+    extraMappings: edges.mappings,
     // Powertools' JSON lines (with stacks) are the Lambda format; here failures are one line
     // each (compactLog, invokeReporting) and --verbose prints the changes themselves.
     logLevel: 'SILENT',
@@ -91,7 +122,7 @@ export async function main(args: Args, stop: AbortSignal): Promise<number> {
       await pipeline.drain();
       if (!seen) return;
       const now = { index: await pipeline.snapshotIndex(), rows: await pipeline.rows() };
-      [...indexChanges(seen.index, now.index), ...rowChanges(seen.rows, now.rows)].forEach((line) => out(line));
+      [...indexChanges(seen.index, now.index), ...rowChanges(seen.rows, now.rows), ...(await edges.verbose())].forEach((line) => out(line));
       seen = now;
     };
     const started = Date.now();
@@ -106,6 +137,8 @@ export async function main(args: Args, stop: AbortSignal): Promise<number> {
     const timings = { rows: dataset.rows.length + dataset.changes.length, loadSeconds: (written - started) / 1000, drainSeconds: (Date.now() - written) / 1000 };
     let report = await pipeline.report();
     formatReport(report, timings).forEach((line) => out(line));
+    let edgeReport = await edges.report();
+    edgeReport.lines.forEach((line) => out(line));
     const redrive = redriveCommand({ failureDir: args.failureDir, table: TABLE, endpoint: ddb.endpoint, queueUrl: queueServer.queueUrl });
     if (report.dlq.length > 0) out(`Failed batches written to ${args.failureDir}${args.keepRunning ? '' : ' (replay them while `npm start -- --keep-running` is up)'}`);
 
@@ -125,11 +158,14 @@ export async function main(args: Args, stop: AbortSignal): Promise<number> {
       await drained();
       report = await pipeline.report();
       formatReport(report, { ...timings, drainSeconds: (Date.now() - last) / 1000 }).forEach((line) => out(line));
+      edgeReport = await edges.report();
+      edgeReport.lines.forEach((line) => out(line));
     }
-    return clean(report) ? 0 : 1;
+    return clean(report) && edgeReport.clean ? 0 : 1;
   } finally {
     await queueServer?.stop();
     await pipeline.stop();
+    await edges.stop();
     await ddb.stop();
   }
 }
