@@ -8,9 +8,12 @@ import { generateDataset, SAMPLE_DATASET_OPTIONS } from '../../local/dataset';
 
 describe('npm start CLI', () => {
   it('parses its flags, with the sample dataset by default', () => {
-    expect(parseCli([])).toEqual({ help: false, keepRunning: false, records: undefined, seed: 8643, port: undefined, verbose: false, failureDir: DEFAULT_FAILURE_DIR });
+    const edge = { source: 'dynamodb-streams', auditTrail: false, domainEvents: false };
+    expect(parseCli([])).toEqual({ help: false, keepRunning: false, records: undefined, seed: 8643, port: undefined, verbose: false, failureDir: DEFAULT_FAILURE_DIR, ...edge });
     expect(DEFAULT_FAILURE_DIR).toMatch(/\.cache\/npm-start\/failures$/);
-    expect(parseCli(['--keep-running', '--records', '5000', '--seed', '7', '--port', '8000', '--verbose', '--failure-dir', '/tmp/f'])).toEqual({ help: false, keepRunning: true, records: 5000, seed: 7, port: 8000, verbose: true, failureDir: '/tmp/f' });
+    expect(parseCli(['--keep-running', '--records', '5000', '--seed', '7', '--port', '8000', '--verbose', '--failure-dir', '/tmp/f'])).toEqual({ help: false, keepRunning: true, records: 5000, seed: 7, port: 8000, verbose: true, failureDir: '/tmp/f', ...edge });
+    expect(parseCli(['--source', 'kinesis', '--audit-trail', '--domain-events'])).toMatchObject({ source: 'kinesis', auditTrail: true, domainEvents: true });
+    expect(() => parseCli(['--source', 'kafka'])).toThrow(/--source takes dynamodb-streams or kinesis, got "kafka"/);
     expect(parseCli(['-h']).help).toBe(true);
   });
 
