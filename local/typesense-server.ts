@@ -14,7 +14,7 @@
  *        Typesense's: coerce_or_reject when the schema has a wildcard or dynamic field
  *        (`.*`, a name containing `.*`, type `auto` or `string*`), reject otherwise.
  *   GET|DELETE /collections/:name/documents/:id         404 when missing
- *   GET  /collections/:name/documents/export            JSONL
+ *   GET  /collections/:name/documents/export            JSONL; `filter_by=id:[a,b,..]` only those ids
  *
  * Every other request needs the X-TYPESENSE-API-KEY header (or the x-typesense-api-key
  * query parameter); without it: 401. Documents are validated against the collection schema
@@ -171,7 +171,10 @@ export async function startLocalTypesense(options: LocalTypesenseOptions = {}): 
       return { status: 200, lines: lines.length };
     }
     if (sub === 'export' && method === 'GET') {
-      const docs = [...collection.documents.values()].map((d) => JSON.stringify(d)).join('\n');
+      const filter = url.searchParams.get('filter_by');
+      const ids = filter === null ? null : /^id:\[([^\]]*)\]$/.exec(filter)?.[1]?.split(',').map((id) => id.trim());
+      if (ids === undefined) return reply(400, { message: `This stand-in supports filter_by=id:[..] on export only, not ${filter}.` });
+      const docs = (ids === null ? [...collection.documents.values()] : ids.flatMap((id) => collection.documents.get(id) ?? [])).map((d) => JSON.stringify(d)).join('\n');
       text(res, 200, docs);
       return { status: 200, lines: 0 };
     }
