@@ -19,6 +19,7 @@ import { LocalPipeline } from '../local/pipeline';
 import { applyChange, loadRows } from '../local/table-io';
 import { countingDoc, createTestTable } from '../test/support/dynamodb';
 import { insertRecord, streamEvent } from '../test/support/events';
+import { benchAuditMemory } from './audit-memory';
 import { benchBundles } from './bundles';
 import { benchAuditTrail } from './audit-trail';
 import { benchDomainEvents } from './domain-events';
@@ -209,6 +210,9 @@ async function main(): Promise<void> {
   await step('pipeline: generated dataset through DynamoDB Local and the emulator', benchPipeline);
   await step('chaos: faults off vs on, same workload', benchChaos);
   await step('three mappings: GetRecords throttled half the time vs never', benchThrottledReads);
+  await step('ops audit: peak RSS at two table sizes 10x apart, streaming vs loading everything', (endpoint) =>
+    benchAuditMemory(endpoint, quick ? [2_000, 20_000] : [5_000, 50_000]),
+  );
   process.stderr.write('bench: bundles...\n');
   results['bundles: size and cold init on Node 22, naive vs chosen esbuild options'] = await benchBundles();
   const settings = DEFAULT_MAPPING_SETTINGS;
