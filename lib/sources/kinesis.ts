@@ -1,7 +1,8 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { KinesisConsumerEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import type { FilterPattern } from '../../lambda/shared/key-rules';
@@ -57,6 +58,12 @@ export class KinesisSource extends Construct implements ChangeSource {
   enableOnExistingTable(tableName: string, tableArn: string): void {
     if (!this.created) return;
     const parameters = { TableName: tableName, StreamArn: this.stream.streamArn };
+    // AwsCustomResource runs on one provider function per stack: when this is the first, it gets
+    // a role that writes only to its own log group (no AWSLambdaBasicExecutionRole) and an
+    // explicit memory size; when the stack already has one, that one is used as it is.
+    const stack = Stack.of(this);
+    const providerId = `AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/[^a-zA-Z0-9]/g, '')}`;
+    const provider = stack.node.tryFindChild(providerId) === undefined ? this.providerRoleAndLogs() : undefined;
     const destination = new cr.AwsCustomResource(this, 'TableDestination', {
       onCreate: {
         service: 'DynamoDB',
@@ -72,6 +79,7 @@ export class KinesisSource extends Construct implements ChangeSource {
         ignoreErrorCodesMatching: 'ResourceNotFoundException|ValidationException',
       },
       installLatestAwsSdk: false,
+      ...(provider && { role: provider.role, logGroup: provider.logGroup, memorySize: 128 }),
       policy: cr.AwsCustomResourcePolicy.fromStatements([
         new iam.PolicyStatement({ actions: ['dynamodb:EnableKinesisStreamingDestination', 'dynamodb:DisableKinesisStreamingDestination'], resources: [tableArn] }),
         new iam.PolicyStatement({ actions: ['kinesis:DescribeStream', 'kinesis:PutRecords'], resources: [this.stream.streamArn] }),
@@ -80,6 +88,33 @@ export class KinesisSource extends Construct implements ChangeSource {
       ]),
     });
     destination.node.addDependency(this.stream);
+    Validations.of(destination).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: "kinesis:ListStreams, which DynamoDB requires of the caller of EnableKinesisStreamingDestination, supports no resource-level permission; the role's other kinesis actions name this stream only.",
+    });
+    if (provider) {
+      Validations.of(stack.node.findChild(providerId)).acknowledge(
+        {
+          id: 'Serverless-LambdaDLQ',
+          reason: "The custom resource provider answers CloudFormation, which waits for the answer: a failed call fails the deploy (or the delete) with the provider's log line, so a dead-letter queue would only hold a request nobody can answer any more.",
+        },
+        {
+          id: 'Serverless-LambdaTracing',
+          reason: 'The custom resource provider makes one DynamoDB call per deploy or stack deletion; its log group records each call and its outcome, which is all a trace would show.',
+        },
+      );
+    }
+  }
+
+  /** The custom resource provider's log group, and a role that may write to it and nothing else (until its policy is attached). */
+  private providerRoleAndLogs(): { role: iam.Role; logGroup: logs.LogGroup } {
+    const logGroup = new logs.LogGroup(this, 'ProviderLogGroup', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const role = new iam.Role(this, 'ProviderRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: "Custom resource provider: the table's Kinesis streaming destination",
+    });
+    logGroup.grantWrite(role);
+    return { role, logGroup };
   }
 
   eventSource(request: MappingRequest): MappingEventSource {
