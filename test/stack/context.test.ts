@@ -97,6 +97,55 @@ describe('CDK context', () => {
   });
 });
 
+describe('CDK context: the source and its keys', () => {
+  const stream = 'arn:aws:kinesis:eu-west-1:123456789012:stream/platform-changes';
+
+  it('reads -c source=kinesis and its keys (strings as -c passes them)', () => {
+    expect(from({ source: 'kinesis' })).toMatchObject({ source: 'kinesis' });
+    expect(from({ source: 'kinesis' }).kinesis).toBeUndefined();
+    expect(from({ source: 'kinesis', kinesisShardCount: '4', kinesisRetentionHours: '168' })).toMatchObject({ source: 'kinesis', kinesis: { shardCount: 4, retentionHours: 168 } });
+    expect(from({ source: 'kinesis', kinesisStreamArn: stream }).kinesis).toEqual({ streamArn: stream });
+    expect(from({ source: 'dynamodb-streams' })).toMatchObject({ source: 'dynamodb-streams' });
+    expect(from({}).source).toBeUndefined();
+  });
+
+  it('with source=kinesis an existing table is named alone (its DynamoDB stream is not read)', () => {
+    expect(from({ source: 'kinesis', tableName: 'platform' })).toMatchObject({ source: 'kinesis', tableName: 'platform' });
+    expect(from({ source: 'kinesis', tableName: 'platform' }).tableStreamArn).toBeUndefined();
+    expect(from({ source: 'kinesis', tableName: 'platform', tableStreamArn: arn })).toMatchObject({ tableName: 'platform', tableStreamArn: arn });
+  });
+
+  it('reads parallelizationFactor into the mapping settings and freshnessAlarmSeconds', () => {
+    expect(from({ parallelizationFactor: '4', freshnessAlarmSeconds: '60' })).toMatchObject({ mapping: { parallelizationFactor: 4 }, freshnessAlarmSeconds: 60 });
+    expect(from({}).freshnessAlarmSeconds).toBeUndefined();
+  });
+
+  it.each([
+    [{ source: 'kinesis-data-streams' }, 'source must be one of dynamodb-streams, kinesis, got "kinesis-data-streams"'],
+    [{ source: 'Kinesis' }, 'source must be one of dynamodb-streams, kinesis, got "Kinesis"'],
+    [{ kinesisShardCount: 2 }, /^kinesisShardCount configures? the Kinesis source: give source=kinesis too$/],
+    [{ source: 'dynamodb-streams', kinesisStreamArn: stream, kinesisRetentionHours: 48 }, 'kinesisStreamArn, kinesisRetentionHours configure the Kinesis source: give source=kinesis too'],
+    [{ source: 'kinesis', kinesisShardCount: 0 }, 'kinesisShardCount must be an integer from 1 to 10000, got 0'],
+    [{ source: 'kinesis', kinesisRetentionHours: '12' }, 'kinesisRetentionHours must be an integer from 24 to 8760, got "12"'],
+    [{ source: 'kinesis', kinesisRetentionHours: 8761 }, 'kinesisRetentionHours must be an integer from 24 to 8760, got 8761'],
+    [{ source: 'kinesis', tableStreamArn: arn }, 'tableName and tableStreamArn go together: give both to use an existing table, or neither to create one (with source=kinesis, tableName alone)'],
+    [{ parallelizationFactor: '11' }, 'parallelizationFactor must be an integer from 1 to 10, got "11"'],
+    [{ parallelizationFactor: 0 }, 'parallelizationFactor must be an integer from 1 to 10, got 0'],
+    [{ freshnessAlarmSeconds: 0 }, 'freshnessAlarmSeconds must be an integer from 1 to 86400, got 0'],
+  ])('rejects %j', (ctx, message) => {
+    let error: Error | undefined;
+    try {
+      from(ctx);
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(error?.name).toBe('ConfigError');
+    if (typeof message === 'string') expect(error?.message).toBe(message);
+    else expect(error?.message).toMatch(message);
+    expect(error?.message).not.toContain('\n');
+  });
+});
+
 describe('requireEnv', () => {
   it('returns a set variable and names a missing or blank one', () => {
     expect(requireEnv('X', { X: 'v' })).toBe('v');
