@@ -36,8 +36,11 @@ are not reported; run it on a quiet or drained table for a definitive answer.
   --typesense-url URL       check I1 against this Typesense server (export of each collection);
                             without it, the projection's document count per collection is printed
   --typesense-api-key-env VAR  name of the environment variable holding the API key (never the key itself)
-  --repair                  reconcile exactly the drifted keys: pointers and counts in process,
-                            search triggers (origin "repair") to --queue-url
+  --repair                  repair the confirmed drift: a matcher count that disagrees with its
+                            contribution rows is recounted first, then pointers and links are
+                            reconciled in process and search triggers (origin "repair") sent to
+                            --queue-url; what cannot be repaired safely is left untouched and named;
+                            the touched keys are audited again: exit 0 only when they are clean
   --queue-url URL           the search queue (FIFO), needed by --repair for I1 findings
 
 With --json: {"findings":[{"invariant","pk","sk","problem",("collection","id")}],"checked":{...}}
