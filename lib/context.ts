@@ -32,6 +32,7 @@ export const CONTEXT_KEYS = [
   'parallelizationFactor',
   'freshnessAlarmSeconds',
   'domainEvents',
+  'auditTrail',
 ] as const;
 
 type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -137,6 +138,7 @@ export function propsFromContext(context: Record<string, unknown>): StreamFanout
     ...(kinesisGiven.length > 0 && { kinesis: Object.fromEntries(kinesisGiven) }),
     freshnessAlarmSeconds: int('freshnessAlarmSeconds', 1, 86_400),
     ...(bool('domainEvents') && { domainEvents: true }),
+    ...(bool('auditTrail') && { auditTrail: true }),
     mapping: Object.fromEntries(Object.entries(mapping).filter(([, v]) => v !== undefined)),
     alarmTopicArn,
     logLevel: logLevel === undefined ? undefined : checkLogLevel(logLevel),

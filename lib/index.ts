@@ -6,3 +6,8 @@ export { ConfigError, LOG_LEVELS, type LogLevel } from './config';
 export { CUSTOM_METRICS } from './dashboard';
 export { METRICS_NAMESPACE } from './stream-function';
 export { FUNCTION_NAMES, type FunctionName } from './function-names';
+export { AuditTrail, type AuditTrailOptions } from './audit-trail';
+export { DomainEvents, type DomainEventsOptions } from './domain-events';
+export { SOURCE_KINDS, type SourceKind, type ChangeSource } from './sources/change-source';
+export { KinesisSource, type KinesisSourceOptions } from './sources/kinesis';
+export { FanoutAlarms, failuresMetric, freshnessMetric } from './alarms';

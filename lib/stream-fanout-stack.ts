@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { SUBSYSTEM_NAMES } from '../lambda/subsystems';
 import { pascalId } from './construct-ids';
+import { KinesisSource } from './sources/kinesis';
 import { StreamFanout, type StreamFanoutProps } from './stream-fanout';
 
 export interface StreamFanoutStackProps extends StackProps, StreamFanoutProps {}
@@ -22,5 +23,16 @@ export class StreamFanoutStack extends Stack {
     new CfnOutput(this, 'SearchActionsQueueUrl', { value: this.fanout.searchQueue.queueUrl });
     new CfnOutput(this, 'SearchActionsDlqUrl', { value: this.fanout.searchDlq.queueUrl });
     new CfnOutput(this, 'StreamFailureBucketName', { value: this.fanout.failureBucket.bucketName });
+    if (this.fanout.edgeFailureBucket) new CfnOutput(this, 'EdgeFailureBucketName', { value: this.fanout.edgeFailureBucket.bucketName });
+    if (this.fanout.domainEvents) {
+      new CfnOutput(this, 'DomainEventsFunctionName', { value: this.fanout.domainEvents.fn.function.functionName });
+      new CfnOutput(this, 'DomainEventsBusArn', { value: this.fanout.domainEvents.eventBus.eventBusArn });
+    }
+    if (this.fanout.auditTrail) {
+      new CfnOutput(this, 'AuditTrailFunctionName', { value: this.fanout.auditTrail.fn.function.functionName });
+      new CfnOutput(this, 'AuditTrailHistoryTableName', { value: this.fanout.auditTrail.historyTable.tableName });
+      if (this.fanout.auditTrail.kmsKey) new CfnOutput(this, 'AuditTrailKeyArn', { value: this.fanout.auditTrail.kmsKey.keyArn });
+    }
+    if (this.fanout.source instanceof KinesisSource) new CfnOutput(this, 'ChangeStreamArn', { value: this.fanout.source.stream.streamArn });
   }
 }

@@ -18,6 +18,7 @@ import { TypesenseIndexer, type IndexerOptions } from './indexer';
 import { DEFAULT_MAPPING_SETTINGS, type StreamMappingSettings } from './mapping-settings';
 import { StreamFunction } from './stream-function';
 import { LEADING_KEYS, TABLE_ACTIONS } from './table-access';
+import { AuditTrail, type AuditTrailOptions } from './audit-trail';
 import { DomainEvents, type DomainEventsOptions } from './domain-events';
 import { DYNAMODB_STREAMS_READERS_PER_SHARD, SOURCE_KINDS, type ChangeSource, type SourceKind } from './sources/change-source';
 import { DynamoStreamsSource } from './sources/dynamodb-streams';
@@ -71,6 +72,8 @@ export interface StreamFanoutProps {
   readonly kinesis?: KinesisSourceOptions;
   /** Domain events: one EventBridge event per change of a source row (docs/domain-events.md). Default: off. */
   readonly domainEvents?: boolean | DomainEventsOptions;
+  /** Audit trail: one history row per change of a source row, personal fields sealed (docs/audit-trail.md). Default: off. */
+  readonly auditTrail?: boolean | AuditTrailOptions;
   /** Alarm when a function's p99 ChangeToAppliedMs (change in the table to derived write) exceeds this, in seconds, 3 periods of 5 minutes. Default 120. */
   readonly freshnessAlarmSeconds?: number;
 }
@@ -88,6 +91,7 @@ export class StreamFanout extends Construct {
   readonly functions: Readonly<Record<SubsystemName, StreamFunction>>;
   readonly indexer?: TypesenseIndexer;
   readonly domainEvents?: DomainEvents;
+  readonly auditTrail?: AuditTrail;
   /**
    * Where the edge subsystems' mappings (domain events, audit trail) put what they give up on.
    * Their records are the only copy of a change, so they are kept apart from the stream
@@ -182,7 +186,7 @@ export class StreamFanout extends Construct {
 
     const all: Record<string, StreamFunction> = { ...functions };
     const streamFunctions: string[] = [...SUBSYSTEM_NAMES];
-    const edgeFailures = props.domainEvents ? this.edgeFailures(props) : undefined;
+    const edgeFailures = props.domainEvents || props.auditTrail ? this.edgeFailures(props) : undefined;
     if (props.domainEvents && edgeFailures) {
       this.domainEvents = new DomainEvents(this, 'DomainEventsSubsystem', {
         ...(props.domainEvents === true ? {} : props.domainEvents),
@@ -198,6 +202,22 @@ export class StreamFanout extends Construct {
       all['domain-events'] = this.domainEvents.fn;
       streamFunctions.push('domain-events');
       this.mappingIds['domain-events'] = this.domainEvents.mappingId;
+      this.mappingCount += 1;
+    }
+    if (props.auditTrail && edgeFailures) {
+      this.auditTrail = new AuditTrail(this, 'AuditTrailSubsystem', {
+        ...(props.auditTrail === true ? {} : props.auditTrail),
+        source: this.source,
+        settings,
+        onFailure: edgeFailures.destination(),
+        logLevel,
+        logRetention,
+      });
+      this.auditTrail.addAlarms(alarms, iteratorAgeSeconds);
+      alarms.freshness(AuditTrail.FUNCTION_ID, 'audit-trail', freshnessSeconds);
+      all['audit-trail'] = this.auditTrail.fn;
+      streamFunctions.push('audit-trail');
+      this.mappingIds['audit-trail'] = this.auditTrail.mappingId;
       this.mappingCount += 1;
     }
     if (edgeFailures) {

@@ -61,6 +61,12 @@ describe('cdk-nag AwsSolutions and Serverless', () => {
     expect(error).toBeUndefined();
   });
 
+  it('synthesises with the audit trail and domain events with no unacknowledged finding', () => {
+    const { error, violations } = synthWithNag(undefined, { auditTrail: true, domainEvents: true });
+    expect(violations).toEqual([]);
+    expect(error).toBeUndefined();
+  });
+
   it('runs the Serverless pack: its findings on the search DLQ and the SQS mapping are acknowledged by the construct itself', () => {
     const { error, violations, stack } = synthWithNag(undefined, { indexer: INDEXER });
     expect(violations).toEqual([]);

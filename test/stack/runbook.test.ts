@@ -25,7 +25,8 @@ function rowFor(alarmId: string) {
 }
 
 describe('runbook: one row per alarm, naming what it watches', () => {
-  const { stack, template } = synthStack({ indexer: { typesenseNodes: ['https://search.example.com'], typesenseApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ts-AbCdEf' } });
+  // Every optional part on, so every alarm the construct can create is checked.
+  const { stack, template } = synthStack({ indexer: { typesenseNodes: ['https://search.example.com'], typesenseApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ts-AbCdEf' }, domainEvents: true, auditTrail: true });
   const resources = template.toJSON().Resources as Record<string, { Properties: { MetricName: string; Dimensions?: Array<{ Name: string; Value: unknown }> } }>;
   const alarms = stack.fanout.alarms.map((alarm) => ({ id: alarm.node.id, resource: resources[stack.getLogicalId(alarm.node.defaultChild as CfnElement)]! }));
 
