@@ -26,6 +26,7 @@ import { benchDomainEvents } from './domain-events';
 import { benchImageReconcile } from './image-sync';
 import { benchIndexer } from './indexer';
 import { benchMatcherReconcile } from './matcher';
+import { benchSources } from './sources';
 import { benchTypesenseSync } from './typesense-sync';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -213,6 +214,7 @@ async function main(): Promise<void> {
   await step('ops audit: peak RSS at two table sizes 10x apart, streaming vs loading everything', (endpoint) =>
     benchAuditMemory(endpoint, quick ? [2_000, 20_000] : [5_000, 50_000]),
   );
+  await step('sources: read calls per shard per second (3 and 5 subsystems), freshness per subsystem, dynamodb-streams (baseline) vs kinesis', (endpoint) => benchSources(endpoint, quick));
   process.stderr.write('bench: bundles...\n');
   results['bundles: size and cold init on Node 22, naive vs chosen esbuild options'] = await benchBundles();
   const settings = DEFAULT_MAPPING_SETTINGS;
