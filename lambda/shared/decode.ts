@@ -49,7 +49,8 @@ export function decodeNumber(text: string): number | NumberValue {
     return Number.isSafeInteger(n) ? n : NumberValue.from(trimmed);
   }
   const match = /^[+-]?(\d*)(?:\.(\d*))?(?:[eE][+-]?\d+)?$/.exec(trimmed);
-  if (!match || !/\d/.test(trimmed)) throw new Error(`invalid number ${JSON.stringify(text)}`);
+  // The value itself stays out of the message: it is a row value (a log line must not hold one).
+  if (!match || !/\d/.test(trimmed)) throw new Error(`invalid number (${text.length} characters)`);
   const digits = `${match[1] ?? ''}${match[2] ?? ''}`.replace(/^0+/, '').replace(/0+$/, '');
   const n = Number(trimmed);
   return digits.length <= 15 && Number.isFinite(n) ? n : NumberValue.from(trimmed);

@@ -75,7 +75,7 @@ export const ROW_KINDS: Readonly<Record<RowKindName, RowKind>> = {
     name: 'icao-variant',
     entity: 'icao-variant',
     keys: { PK: equals('ICAO#VARIANTS'), SK: prefix('', '.+') },
-    attributes: ['type_designator', 'manufacturer', 'model', 'name'],
+    attributes: ['type_designator', 'variant', 'manufacturer', 'model', 'name'],
     sensitive: [],
   },
   'faa-link': {

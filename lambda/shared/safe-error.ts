@@ -70,8 +70,10 @@ function guessRetryable(e: Loose, name: string, status: number | undefined, code
   if (typeof e.retryable === 'boolean') return e.retryable;
   if (e.$retryable !== undefined && e.$retryable !== null) return true;
   if (e.$fault === 'server') return true;
-  if (status !== undefined) return status === 429 || status >= 500;
-  return (code !== undefined && RETRYABLE_CODES.test(code)) || RETRYABLE_NAMES.test(name);
+  // By name first: AWS throttling comes back as HTTP 400 (ThrottlingException,
+  // ProvisionedThroughputExceededException), which the status alone would call final.
+  if ((code !== undefined && RETRYABLE_CODES.test(code)) || RETRYABLE_NAMES.test(name)) return true;
+  return status !== undefined && (status === 429 || status >= 500);
 }
 
 /** The Failures kind marked on `error` (or on an error in its cause chain), if any. */

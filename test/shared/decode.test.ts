@@ -94,7 +94,7 @@ describe('decodeRecord', () => {
       /MODIFY record has no OldImage.*NEW_AND_OLD_IMAGES/,
     ],
     ['malformed attribute value', rawRecord({ bad: {} }), /malformed NewImage: No value defined.*\[eventID=e-1/],
-    ['invalid number', rawRecord({ bad: { N: 'abc' } }), /malformed NewImage: invalid number "abc"/],
+    ['invalid number', rawRecord({ bad: { N: 'abc' } }), /malformed NewImage: invalid number \(3 characters\)/],
     ['missing SequenceNumber', rawRecord({}, { dynamodb: { Keys: { PK: { S: 'P' }, SK: { S: 'S' } }, NewImage: { PK: { S: 'P' } } } }), /no SequenceNumber/],
   ];
 

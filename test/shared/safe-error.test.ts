@@ -83,6 +83,9 @@ describe('safeError', () => {
     expect(printed(safe)).not.toContain(OWNER);
     expect(safeError(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $retryable: { throttling: true }, $metadata: { httpStatusCode: 400 } })).retryable).toBe(true);
     expect(safeError(Object.assign(new Error('x'), { name: 'ProvisionedThroughputExceededException' })).retryable).toBe(true);
+    // AWS throttling answers HTTP 400: the name decides, not the status.
+    expect(safeError(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } })).retryable).toBe(true);
+    expect(safeError(Object.assign(new Error('x'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } })).retryable).toBe(false);
   });
 
   it('reduces the cause chain the same way (bounded), and keeps the Failures kind marked anywhere on it', () => {
