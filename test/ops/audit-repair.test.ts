@@ -1,6 +1,6 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { contributionKey, matcherTupleKey } from '../../lambda/faa-matcher-sync/keys';
-import { recountTuples, type ContributionScan } from '../../lambda/faa-matcher-sync/recount';
+import { recountPlan, recountTuples, type ContributionScan, type Fence } from '../../lambda/faa-matcher-sync/recount';
 import { createMatcherReconciler, type MatcherHooks } from '../../lambda/faa-matcher-sync/reconcile';
 import type { LinkState } from '../../lambda/faa-matcher-sync/repository';
 import type { Item } from '../../lambda/shared/decode';
@@ -240,5 +240,26 @@ describe('ops audit --repair: matcher counts', () => {
       expect(result).toMatchObject({ outcome: 'moved' });
       expect(await tupleRow()).toMatchObject({ count: 10 }); // measuring writes nothing
     });
+  });
+});
+
+describe('recountPlan (pure): count = legacy_count + contribution rows, no row at 0', () => {
+  const tuple = { type_designator: 'C172', manufacturer: 'Cessna', model: '172S' };
+  const fence = (row: Fence['row']): Fence => ({ tuple, key: matcherTupleKey(tuple), row });
+  const n = (v: number | string) => ({ N: String(v) });
+  it.each<[string, Fence['row'], number, ReturnType<typeof recountPlan>]>([
+    ['no row, nothing counted', null, 0, { kind: 'exact' }],
+    ['no row, links counted', null, 2, { kind: 'set', count: 2 }],
+    ['right count', { count: n(3), token: { S: 't' } }, 3, { kind: 'exact' }],
+    ['hand-edited count', { count: n(7) }, 5, { kind: 'set', count: 5 }],
+    ['count not a number', { count: { S: '5' } }, 5, { kind: 'set', count: 5 }],
+    ['placeholder (no count)', { token: { S: 't' } }, 2, { kind: 'set', count: 2 }],
+    ['nothing counts toward it', { count: n(4) }, 0, { kind: 'delete' }],
+    ['during a takeover', { count: n(5), legacy: n(2) }, 3, { kind: 'exact' }],
+    ['during a takeover, off', { count: n(9), legacy: n(2) }, 3, { kind: 'set', count: 5 }],
+    ['legacy_count not a count', { count: n(5), legacy: { S: 'x' } }, 3, { kind: 'refuse', reason: 'legacy_count "x" is not a positive integer (edited by hand: fix or remove it first)' }],
+    ['legacy_count 0', { count: n(5), legacy: n(0) }, 3, { kind: 'refuse', reason: 'legacy_count 0 is not a positive integer (edited by hand: fix or remove it first)' }],
+  ])('%s', (_, row, contributions, plan) => {
+    expect(recountPlan(fence(row), contributions)).toEqual(plan);
   });
 });
