@@ -16,8 +16,9 @@ type Statement = { Action: string | string[]; Resource: unknown; Effect: string 
 
 const GIVEN_STREAM = 'arn:aws:kinesis:eu-west-1:123456789012:stream/platform-changes';
 const TABLE_STREAM = 'arn:aws:dynamodb:eu-west-1:123456789012:table/platform/stream/2026-01-01T00:00:00.000';
-/** The stream functions with domain events: four mappings, four consumers. */
-const FUNCTIONS = [...SUBSYSTEM_NAMES, 'domain-events'] as const;
+/** The stream functions with domain events and the audit trail: five mappings, five consumers. */
+const FUNCTIONS = [...SUBSYSTEM_NAMES, 'domain-events', 'audit-trail'] as const;
+const EDGES = { domainEvents: true, auditTrail: true } as const;
 
 const resources = (template: Template, type: string) => template.findResources(type) as Record<string, Resource>;
 const actions = (s: Statement) => [s.Action].flat();
@@ -54,7 +55,7 @@ const consumerId = (template: Template, name: string) =>
   Object.keys(template.findResources('AWS::Kinesis::StreamConsumer', { Properties: { ConsumerName: `TestStack-${name}` } }))[0]!;
 
 describe('source=kinesis with the table it creates', () => {
-  const { template } = synthStack({ source: 'kinesis', domainEvents: true });
+  const { template } = synthStack({ source: 'kinesis', ...EDGES });
   const streamId = Object.keys(resources(template, 'AWS::Kinesis::Stream'))[0]!;
 
   it('creates one on-demand data stream, encrypted with the AWS-managed key, 24 h retention', () => {
@@ -90,7 +91,7 @@ describe('source=kinesis with the table it creates', () => {
   });
 
   it("filters on the change inside the record's data: the same key filters as on a stream record, wrapped under data", () => {
-    const { template: plain } = synthStack({ domainEvents: true });
+    const { template: plain } = synthStack(EDGES);
     for (const name of FUNCTIONS) {
       const onStream = filtersOf(streamMapping(plain, name));
       expect(onStream.length).toBeGreaterThan(0);
@@ -99,8 +100,8 @@ describe('source=kinesis with the table it creates', () => {
   });
 
   it('keeps the mapping semantics: S3 failure destination, bisect, partial batch responses, bounded retries and age, event counts', () => {
-    const { template: plain } = synthStack({ domainEvents: true });
-    const bucketOf = (name: string) => (name === 'domain-events' ? 'EdgeFailuresBucket' : 'StreamFailuresBucket');
+    const { template: plain } = synthStack(EDGES);
+    const bucketOf = (name: string) => (name === 'domain-events' || name === 'audit-trail' ? 'EdgeFailuresBucket' : 'StreamFailuresBucket');
     for (const name of FUNCTIONS) {
       const { Properties: p } = streamMapping(template, name);
       expect(p.DestinationConfig.OnFailure.Destination['Fn::GetAtt'][0]).toMatch(new RegExp(`^${bucketOf(name)}`));
@@ -134,7 +135,7 @@ describe('source=kinesis with the table it creates', () => {
   });
 
   it('gives no readers-per-shard warning: every function has its own consumer', () => {
-    const { stack } = synthStack({ source: 'kinesis', domainEvents: true });
+    const { stack } = synthStack({ source: 'kinesis', ...EDGES });
     Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('readers per shard'));
   });
 });
@@ -266,7 +267,7 @@ describe('the default source (DynamoDB Streams) is unchanged', () => {
   });
 
   it("publishes Lambda's event counts on every stream mapping", () => {
-    const { template: all } = synthStack({ domainEvents: true });
+    const { template: all } = synthStack(EDGES);
     for (const name of FUNCTIONS) expect(streamMapping(all, name).Properties.MetricsConfig).toEqual({ Metrics: ['EventCount'] });
   });
 
@@ -274,8 +275,8 @@ describe('the default source (DynamoDB Streams) is unchanged', () => {
     const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('readers per shard'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]!.entry.data).toMatch(/^3 mappings read the table's DynamoDB stream; .*at most 2 readers per shard .*source kinesis \(context -c source=kinesis\)/);
-    const four = Annotations.fromStack(synthStack({ domainEvents: true }).stack).findWarning('*', Match.stringLikeRegexp('readers per shard'));
-    expect(four.map((w) => String(w.entry.data).slice(0, 40))).toEqual(["4 mappings read the table's DynamoDB str"]);
+    const five = Annotations.fromStack(synthStack(EDGES).stack).findWarning('*', Match.stringLikeRegexp('readers per shard'));
+    expect(five.map((w) => String(w.entry.data).slice(0, 40))).toEqual(["5 mappings read the table's DynamoDB str"]);
   });
 });
 
@@ -306,7 +307,7 @@ function nagViolations(props: StreamFanoutStackProps) {
 
 describe('cdk-nag AwsSolutions and Serverless with source=kinesis', () => {
   it.each([
-    ['a created table, domain events and the indexer', { source: 'kinesis', domainEvents: true, indexer: { typesenseNodes: ['https://search.example.com'], typesenseApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ts-AbCdEf' } }],
+    ['a created table, domain events, the audit trail and the indexer', { source: 'kinesis', ...EDGES, indexer: { typesenseNodes: ['https://search.example.com'], typesenseApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ts-AbCdEf' } }],
     ['an existing table (the custom resource)', { source: 'kinesis', tableName: 'platform' }],
     ['a given stream', { source: 'kinesis', tableName: 'platform', kinesis: { streamArn: GIVEN_STREAM } }],
   ] as Array<[string, StreamFanoutStackProps]>)('%s: no unacknowledged finding, warnings included', (_, props) => {
@@ -336,7 +337,7 @@ describe('built-in CloudFormation validation with source=kinesis', () => {
   afterAll(() => (process.env.CDK_VALIDATION = saved));
 
   it.each([
-    ['a created table', { source: 'kinesis', domainEvents: true, kinesis: { shardCount: 2, retentionHours: 48 } }],
+    ['a created table', { source: 'kinesis', ...EDGES, kinesis: { shardCount: 2, retentionHours: 48 } }],
     ['an existing table', { source: 'kinesis', tableName: 'platform' }],
   ] as Array<[string, StreamFanoutStackProps]>)('accepts the stack with %s', (_, props) => {
     const app = new App({ context: testContext() });
