@@ -1,5 +1,7 @@
 import type { Context, DynamoDBRecord, SQSEvent } from 'aws-lambda';
+import { FULL, sourcesFigures, sourcesMarkdown } from '../../bench/sources';
 import { poolRuns, type FreshnessRun } from '../../bench/sources-freshness';
+import { readModel } from '../../bench/sources-model';
 import { FreshnessTracker, SEARCH_INDEXED, summarize, writeKey, writeKeyOf } from '../../bench/sources-tracker';
 import type { InvocationCall } from '../../local/esm-types';
 
@@ -73,5 +75,27 @@ describe('bench/sources-tracker', () => {
     expect(pooled.bySubsystem.y?.applied).toBe(1);
     expect(pooled).toMatchObject({ writes: 20, writesPerSecond: 19, reapplied: 2, kinesisDuplicates: 4, emulatorGetRecordsPerSecond: 5, driftOrDeadLettered: 1, shards: 1 });
     expect(() => poolRuns([])).toThrow(/no runs/);
+  });
+});
+
+describe('bench/sources: report', () => {
+  it('puts every model row, the measured rates and each case’s freshness in the table and the flat figures', () => {
+    const samples = { 'image-sync': [900, 1100] };
+    const run: FreshnessRun = { source: 'dynamodb-streams', writes: 2, writesPerSecond: 20, bySubsystem: summarize(samples), samples, reapplied: 0, emulatorGetRecordsPerSecond: 9, driftOrDeadLettered: 0 };
+    const polled = (mappings: number) => ({ mappings, shards: 1, seconds: 5, getRecordsCalls: 4 * mappings * 5, callsPerShardPerSecond: 4 * mappings, throttled: 0, rowsWritten: 10, minRecordsPerPoller: 10, maxRecordsPerPoller: 10 });
+    const result = {
+      sizes: FULL,
+      model: [readModel('dynamodb-streams', 3), readModel('kinesis', 5)],
+      polled: [polled(3)],
+      burst: { ...polled(1), callsPerShardPerSecond: 190 },
+      freshness: [{ label: 'dynamodb-streams (baseline)', run }],
+    };
+    const table = sourcesMarkdown(result);
+    expect(table).toContain('| dynamodb-streams | 3 | 12 | 12 (0) | 3 (over) |');
+    expect(table).toContain('| kinesis | 5 | 0.017 | not measurable here | 5 |');
+    expect(table).toContain('| image-sync | 900 / 1100 (2) |');
+    const figures = sourcesFigures(result);
+    expect(figures['measured dynamodb-streams x3: GetRecords/shard/s (throttled)']).toBe('12 (0)');
+    expect(figures['dynamodb-streams (baseline): image-sync p50/p99 ms (n)']).toBe('900 / 1100 (2)');
   });
 });
