@@ -60,6 +60,7 @@ export class FaultPlan {
   /** Every record is lost (the run's lossy tail), whatever `enabled` says about other faults. */
   loseAll = false;
   private readonly lost = new Set<string>();
+  private readonly delivered = new Set<string>();
   private indexerTurn = 0;
   private readonly armed = new Map<SubsystemName, { fault: Fault; countdown: number }>();
   private readonly turn = new Map<string, number>();
@@ -84,14 +85,18 @@ export class FaultPlan {
    * 1 invocation of 12. A lost record stays lost for that mapping: every redelivery of its batch drops it too.
    */
   lose(call: InvocationCall): DynamoDBRecord[] {
-    const records = call.event.Records;
-    const fresh = this.loseAll ? records : this.enabled && this.lossRandom() < 1 / 12 ? [records[Math.floor(this.lossRandom() * records.length)]!] : [];
     const id = (r: DynamoDBRecord) => `${call.subsystem} ${r.eventID}`;
+    // Only a record this mapping never handed its function can be lost (as in AWS, where a
+    // delivered record that keeps failing ends in the failure destination, never in silence).
+    const records = call.event.Records;
+    const unseen = records.filter((r) => !this.delivered.has(id(r)));
+    const fresh = this.loseAll ? unseen : this.enabled && unseen.length > 0 && this.lossRandom() < 1 / 12 ? [unseen[Math.floor(this.lossRandom() * unseen.length)]!] : [];
     for (const r of fresh) {
       if (this.lost.has(id(r))) continue;
       this.lost.add(id(r));
       this.injected['record-loss'] += 1;
     }
+    for (const r of records) if (!this.lost.has(id(r))) this.delivered.add(id(r));
     return records.filter((r) => this.lost.has(id(r)));
   }
 

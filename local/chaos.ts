@@ -15,6 +15,10 @@ import { prng } from './dataset';
 import { LocalPipeline } from './pipeline';
 import { applyChange } from './table-io';
 import { startDomainEventsLocal } from './eventbridge/domain-events-local';
+import { startAuditTrailLocal } from './audit-trail/audit-trail-local';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SubsystemName } from '../lambda/subsystems';
 
 export { chaosWorkload } from './chaos-workload';
 export { FaultPlan, type Fault } from './chaos-faults';
@@ -34,6 +38,8 @@ export interface ChaosOptions {
   readonly source?: 'dynamodb-streams' | 'kinesis';
   /** Run the domain-events subsystem too, against the local PutEvents stand-in (I6 is checked after repair). */
   readonly domainEvents?: boolean;
+  /** Run the audit trail too, its own DynamoDB requests faulted like the others' (I5 is checked after repair). */
+  readonly auditTrail?: boolean;
 }
 
 export async function runChaos(seed: number, options: ChaosOptions) {
@@ -41,11 +47,34 @@ export async function runChaos(seed: number, options: ChaosOptions) {
   const faults = new FaultPlan(prng(seed ^ 0xfa17), options.faults ?? true, prng(seed ^ 0x1055));
   const tableName = `chaos-${seed}-${Date.now() % 100_000}`;
   const domainEvents = options.domainEvents ? await startDomainEventsLocal({ tableName, logLevel: options.logLevel ?? 'SILENT', sleep: async () => undefined }) : undefined;
+  const auditTrail = options.auditTrail
+    ? await startAuditTrailLocal({
+        endpoint: options.endpoint,
+        keyFile: join(tmpdir(), `chaos-audit-keys-${seed}.json`),
+        historyTableName: `${tableName}-history`,
+        source: options.source ?? 'dynamodb-streams',
+        logLevel: options.logLevel ?? 'SILENT',
+        retry: { sleep: async () => undefined },
+        instrument: (client) =>
+          client.middlewareStack.add(
+            (next, context) => async (args) => {
+              const subsystem = 'audit-trail' as SubsystemName;
+              const fault = faults.fire(subsystem, ['dynamo-before', 'dynamo-fatal']);
+              if (fault === 'dynamo-before') throw throttled();
+              if (fault === 'dynamo-fatal') throw Object.assign(new Error('injected non-retryable fault'), { name: 'InjectedFault' });
+              const result = await next(args);
+              if (context.commandName === 'PutItemCommand' && faults.fire(subsystem, ['dynamo-after'])) throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+              return result;
+            },
+            { step: 'initialize', name: 'chaosFaults' },
+          ),
+      })
+    : undefined;
   const pipeline = new LocalPipeline({
     endpoint: options.endpoint,
     tableName,
     ...(options.source && { source: options.source, kinesis: { seed } }),
-    ...(domainEvents && { extraMappings: [domainEvents.mapping] }),
+    extraMappings: [...(domainEvents ? [domainEvents.mapping] : []), ...(auditTrail ? [auditTrail.mapping] : [])],
     // Batches gathered over the stack's 1 s window hold several records per document; 25 per
     // batch (not 100) gives enough invocations for every fault kind to occur.
     settings: { batchSize: 25 },
@@ -127,11 +156,13 @@ export async function runChaos(seed: number, options: ChaosOptions) {
       workload,
       repair,
       ...(domainEvents && { domainEvents: domainEvents.report() }),
+      ...(auditTrail && { auditTrail: await auditTrail.report() }),
       ...(pipeline.kinesis && { kinesisDuplicates: pipeline.kinesis.duplicates }),
       seconds: { write: (writtenAt - startedAt) / 1000, drain: (drainedAt - writtenAt) / 1000 },
     };
   } finally {
     await pipeline.stop({ dropTable: true });
     await domainEvents?.stop();
+    await auditTrail?.stop({ dropTable: true });
   }
 }

@@ -7,7 +7,7 @@ import { runChaos } from '../../local/chaos';
 import { localEndpoint } from '../support/dynamodb';
 
 const OPERATIONS = 2_000;
-const run = (seed: number, options: { source?: 'dynamodb-streams' | 'kinesis'; domainEvents?: boolean } = {}) =>
+const run = (seed: number, options: { source?: 'dynamodb-streams' | 'kinesis'; domainEvents?: boolean; auditTrail?: boolean } = {}) =>
   runChaos(seed, { endpoint: localEndpoint(), operations: OPERATIONS, logLevel: process.env.CHAOS_LOG_LEVEL, ...options });
 
 function expectInvariants(result: Awaited<ReturnType<typeof runChaos>>) {
@@ -39,6 +39,11 @@ function expectInvariants(result: Awaited<ReturnType<typeof runChaos>>) {
     expect(result.domainEvents.audit.findings).toEqual([]);
     expect(result.domainEvents.distinctChanges).toBeGreaterThan(100);
   }
+  if (result.auditTrail) {
+    // I5: every change the audit-trail mapping delivered has exactly one history row, in order per item.
+    expect(result.auditTrail.i5.findings).toEqual([]);
+    expect(result.auditTrail.historyRows).toBeGreaterThan(100);
+  }
 }
 
 describe('chaos: I1–I4 hold under injected faults', () => {
@@ -46,8 +51,8 @@ describe('chaos: I1–I4 hold under injected faults', () => {
     expectInvariants(await run(20261123));
   }, 300_000);
 
-  it('Kinesis source (duplicates, no per-item order across shards) with domain events, fixed seed', async () => {
-    const result = await run(20261203, { source: 'kinesis', domainEvents: true });
+  it('Kinesis source (duplicates, no per-item order across shards) with domain events and the audit trail, fixed seed', async () => {
+    const result = await run(20261203, { source: 'kinesis', domainEvents: true, auditTrail: true });
     expect(result.kinesisDuplicates).toBeGreaterThan(20);
     expectInvariants(result);
   }, 300_000);
