@@ -83,7 +83,7 @@ export function propsFromContext(context: Record<string, unknown>): StreamFanout
   };
   const kinesisGiven = Object.entries(kinesis).filter(([, v]) => v !== undefined);
   if (source !== 'kinesis' && kinesisGiven.length > 0) {
-    throw new ConfigError(`${kinesisGiven.map(([k]) => `kinesis${k[0]!.toUpperCase()}${k.slice(1)}`).join(', ')} configure the Kinesis source: give source=kinesis too`);
+    throw new ConfigError(`${kinesisGiven.map(([k]) => `kinesis${k[0]!.toUpperCase()}${k.slice(1)}`).join(', ')} configure${kinesisGiven.length > 1 ? '' : 's'} the Kinesis source: give source=kinesis too`);
   }
 
   const tableName = str('tableName');
