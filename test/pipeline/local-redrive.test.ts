@@ -31,7 +31,8 @@ function noAws(): NodeJS.ProcessEnv {
 }
 
 (process.platform === 'linux' ? it : it.skip)('the printed redrive command replays a failed batch into the running pipeline', async () => {
-  run = await startRun({ via: 'node', env: noAws() });
+  // Ready once the command is printed (it comes right after the "Up:" line, in a write of its own).
+  run = await startRun({ via: 'node', env: noAws(), readyAt: /^Replay failed batches with: .+$/m });
   const printed = /^Replay failed batches with: (.+)$/m.exec(run.stdout)?.[1];
   expect(printed).toMatch(/^AWS_ENDPOINT_URL_SQS=http:\/\/127\.0\.0\.1:\d+ npm run ops -- redrive --from \S+ --table stream-fanout-local --endpoint http:\/\/127\.0\.0\.1:\d+ --queue-url http:\/\/127\.0\.0\.1:\d+\/000000000000\/search-actions\.fifo$/);
 
