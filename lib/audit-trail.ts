@@ -141,16 +141,7 @@ export class AuditTrail extends Construct {
     if (this.hashKeySecret) {
       this.fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.hashKeySecret.secretArn] }));
     }
-    if (props.source.kind === 'dynamodb-streams') {
-      Validations.of(this.fn.role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'dynamodb:ListStreams (granted by the DynamoDB event source) does not support resource-level permissions.',
-      });
-    }
-    Validations.of(this.fn.function).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason: 'Pinned to Node.js 22 on purpose: the bundle targets node22 and is tested on it; runtime upgrades are a deliberate change.',
-    });
+    props.source.acknowledgeReader(this.fn.role);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { Token, Validations } from 'aws-cdk-lib';
+import { Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -118,16 +118,7 @@ export class DomainEvents extends Construct {
 
     // Exactly what the function sends: PutEvents, to this bus.
     this.fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['events:PutEvents'], resources: [this.eventBus.eventBusArn] }));
-    if (props.source.kind === 'dynamodb-streams') {
-      Validations.of(this.fn.role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'dynamodb:ListStreams (granted by the DynamoDB event source) does not support resource-level permissions.',
-      });
-    }
-    Validations.of(this.fn.function).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason: 'Pinned to Node.js 22 on purpose: the bundle targets node22 and is tested on it; runtime upgrades are a deliberate change.',
-    });
+    props.source.acknowledgeReader(this.fn.role);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { Arn, ArnFormat, Duration, Token, Validations } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, Token } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -107,9 +107,5 @@ export class TypesenseIndexer extends Construct {
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...LEADING_KEYS['typesense-indexer']] } },
       }),
     );
-    Validations.of(this.fn.function).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason: 'Pinned to Node.js 22 on purpose: the bundle targets node22 and is tested on it; runtime upgrades are a deliberate change.',
-    });
   }
 }

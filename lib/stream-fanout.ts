@@ -1,4 +1,4 @@
-import { Annotations, Duration, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -150,16 +150,7 @@ export class StreamFanout extends Construct {
       const eventSource = this.source.eventSource({ name, settings, filters, onFailure: failures.destination() });
       fn.function.addEventSource(eventSource);
       this.mappingIds[name] = eventSource.eventSourceMappingId;
-      if (this.source.kind === 'dynamodb-streams') {
-        Validations.of(fn.role).acknowledge({
-          id: 'AwsSolutions-IAM5[Resource::*]',
-          reason: 'dynamodb:ListStreams (granted by the DynamoDB event source) does not support resource-level permissions.',
-        });
-      }
-      Validations.of(fn.function).acknowledge({
-        id: 'AwsSolutions-L1',
-        reason: 'Pinned to Node.js 22 on purpose: the bundle targets node22 and is tested on it; runtime upgrades are a deliberate change.',
-      });
+      this.source.acknowledgeReader(fn.role);
       functions[name] = fn;
       alarms.streamFunction(fnId, fn, iteratorAgeSeconds);
       alarms.freshness(fnId, name, freshnessSeconds);
@@ -187,40 +178,25 @@ export class StreamFanout extends Construct {
     const all: Record<string, StreamFunction> = { ...functions };
     const streamFunctions: string[] = [...SUBSYSTEM_NAMES];
     const edgeFailures = props.domainEvents || props.auditTrail ? this.edgeFailures(props) : undefined;
-    if (props.domainEvents && edgeFailures) {
-      this.domainEvents = new DomainEvents(this, 'DomainEventsSubsystem', {
-        ...(props.domainEvents === true ? {} : props.domainEvents),
-        source: this.source,
-        tableName: this.table.tableName,
-        settings,
-        onFailure: edgeFailures.destination(),
-        logLevel,
-        logRetention,
-      });
-      this.domainEvents.addAlarms(alarms, iteratorAgeSeconds);
-      alarms.freshness(DomainEvents.FUNCTION_ID, 'domain-events', freshnessSeconds);
-      all['domain-events'] = this.domainEvents.fn;
-      streamFunctions.push('domain-events');
-      this.mappingIds['domain-events'] = this.domainEvents.mappingId;
-      this.mappingCount += 1;
-    }
-    if (props.auditTrail && edgeFailures) {
-      this.auditTrail = new AuditTrail(this, 'AuditTrailSubsystem', {
-        ...(props.auditTrail === true ? {} : props.auditTrail),
-        source: this.source,
-        settings,
-        onFailure: edgeFailures.destination(),
-        logLevel,
-        logRetention,
-      });
-      this.auditTrail.addAlarms(alarms, iteratorAgeSeconds);
-      alarms.freshness(AuditTrail.FUNCTION_ID, 'audit-trail', freshnessSeconds);
-      all['audit-trail'] = this.auditTrail.fn;
-      streamFunctions.push('audit-trail');
-      this.mappingIds['audit-trail'] = this.auditTrail.mappingId;
-      this.mappingCount += 1;
-    }
     if (edgeFailures) {
+      const shared = { source: this.source, settings, onFailure: edgeFailures.destination(), logLevel, logRetention };
+      // Each edge subsystem: one more function and mapping, with the alarms every stream function has.
+      const add = (name: 'domain-events' | 'audit-trail', edge: DomainEvents | AuditTrail, functionId: string) => {
+        edge.addAlarms(alarms, iteratorAgeSeconds);
+        alarms.freshness(functionId, name, freshnessSeconds);
+        all[name] = edge.fn;
+        streamFunctions.push(name);
+        this.mappingIds[name] = edge.mappingId;
+        this.mappingCount += 1;
+      };
+      if (props.domainEvents) {
+        this.domainEvents = new DomainEvents(this, 'DomainEventsSubsystem', { ...(props.domainEvents === true ? {} : props.domainEvents), ...shared, tableName: this.table.tableName });
+        add('domain-events', this.domainEvents, DomainEvents.FUNCTION_ID);
+      }
+      if (props.auditTrail) {
+        this.auditTrail = new AuditTrail(this, 'AuditTrailSubsystem', { ...(props.auditTrail === true ? {} : props.auditTrail), ...shared });
+        add('audit-trail', this.auditTrail, AuditTrail.FUNCTION_ID);
+      }
       alarms.add('EdgeFailuresAlarm', 'An edge mapping (domain events, audit trail) discarded a batch to the edge failure bucket: replay it through its function (runbook)', edgeFailures.newObjects, { threshold: 1 });
     }
     if (props.indexer) {

@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { StreamEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { FilterPattern } from '../../lambda/shared/key-rules';
@@ -29,6 +30,8 @@ export interface MappingRequest {
 export interface ChangeSource {
   readonly kind: SourceKind;
   eventSource(request: MappingRequest): MappingEventSource;
+  /** Acknowledges, with its reason, what cdk-nag finds on a reader's role because of this source. */
+  acknowledgeReader(role: iam.IRole): void;
 }
 
 /** An event source whose mapping id is known once it is bound to its function. */

@@ -117,6 +117,9 @@ export class KinesisSource extends Construct implements ChangeSource {
     return { role, logGroup };
   }
 
+  /** Nothing to acknowledge: a consumer's grants name the consumer and the stream. */
+  acknowledgeReader(): void {}
+
   eventSource(request: MappingRequest): MappingEventSource {
     const consumer = new kinesis.StreamConsumer(this, `${pascal(request.name)}Consumer`, {
       stream: this.stream,
