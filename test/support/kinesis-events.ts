@@ -1,4 +1,5 @@
 import type { DynamoDBRecord, KinesisStreamRecord } from 'aws-lambda';
+import { toKinesisRecord } from '../../local/kinesis/kinesis-invoke';
 
 /**
  * Event factory: the Kinesis record Lambda delivers for a table change streamed through Kinesis
@@ -19,26 +20,10 @@ export interface KinesisOptions {
 export function kinesisRecordOf(change: DynamoDBRecord, options: KinesisOptions = {}): KinesisStreamRecord {
   kinesisSequence += 1_000n;
   const sequenceNumber = options.sequenceNumber ?? kinesisSequence.toString();
-  const d = change.dynamodb ?? {};
-  const micros = options.changeTimeMicros ?? (d.ApproximateCreationDateTime ?? 1_780_000_000) * 1_000_000;
-  const data = {
-    awsRegion: 'eu-west-1',
-    eventID: change.eventID,
-    eventName: change.eventName,
-    userIdentity: change.userIdentity ?? null,
-    recordFormat: 'application/json',
-    tableName: 'platform',
-    dynamodb: {
-      ApproximateCreationDateTime: micros,
-      Keys: d.Keys,
-      ...(d.NewImage && { NewImage: d.NewImage }),
-      ...(d.OldImage && { OldImage: d.OldImage }),
-      SizeBytes: d.SizeBytes ?? 0,
-      ApproximateCreationDateTimePrecision: 'MICROSECOND',
-    },
-    eventSource: 'aws:dynamodb',
-  };
-  return rawKinesisRecord(Buffer.from(JSON.stringify(data)).toString('base64'), sequenceNumber, options.shardId);
+  const micros = options.changeTimeMicros ?? (change.dynamodb?.ApproximateCreationDateTime ?? 1_780_000_000) * 1_000_000;
+  // The same record shape the local Kinesis emulation delivers (local/kinesis/kinesis-invoke.ts).
+  const record = toKinesisRecord({ ...change, awsRegion: 'eu-west-1', dynamodb: { ...change.dynamodb, SequenceNumber: sequenceNumber } }, micros, 'platform');
+  return { ...record, eventID: `${options.shardId ?? 'shardId-000000000000'}:${sequenceNumber}`, eventSourceARN: 'arn:aws:kinesis:eu-west-1:123456789012:stream/platform-changes', awsRegion: 'eu-west-1' };
 }
 
 /** A Kinesis record with the given base64 data (for malformed-data tests). */
