@@ -22,16 +22,15 @@ import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { BUNDLE, esbuildOptions, NAIVE_BUNDLE, type BundleSettings } from '../lib/bundling';
 import { createTypesenseHandler } from '../lambda/typesense-sync/handler';
+import { FUNCTION_NAMES } from '../lib/function-names';
 import { ensureNode22, node22Unavailable } from '../local/node22';
 import { insertRecord, streamEvent } from '../test/support/events';
 
 const ROOT = resolve(__dirname, '..');
 const RUNS = 15;
 
-/** The Lambda entries that get bundled (typesense-indexer once it exists). */
-export const BUNDLE_ENTRIES = ['typesense-sync', 'image-sync', 'faa-matcher-sync', 'typesense-indexer'].filter((name) =>
-  existsSync(join(ROOT, 'lambda', name, 'index.ts')),
-);
+/** The Lambda entries that get bundled: every function the construct deploys. */
+export const BUNDLE_ENTRIES: string[] = [...FUNCTION_NAMES].filter((name) => existsSync(join(ROOT, 'lambda', name, 'index.ts')));
 
 /** Values for variables the entries require at init; anything else gets a placeholder. */
 const SAMPLE_ENV: Record<string, string> = {
@@ -44,9 +43,17 @@ export function requiredEnv(entry: string): string[] {
   const names = new Set<string>();
   for (const dir of [join(ROOT, 'lambda', entry), join(ROOT, 'lambda', 'shared')]) {
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
-      for (const match of readFileSync(join(dir, file), 'utf8').matchAll(/requireEnv\(\s*'([A-Z0-9_]+)'/g)) names.add(match[1]!);
+      const text = readFileSync(join(dir, file), 'utf8');
+      for (const match of text.matchAll(/requireEnv\(\s*'([A-Z0-9_]+)'/g)) names.add(match[1]!);
+      // requireEnv(AUDIT_ENV.historyTable, ...): the name is in that constant, in the same folder.
+      for (const match of text.matchAll(/requireEnv\(\s*[A-Z_]+\.(\w+)/g)) {
+        const literal = new RegExp(`\\b${match[1]}:\\s*'([A-Z0-9_]+)'`).exec(text);
+        if (literal) names.add(literal[1]!);
+      }
     }
   }
+  // Required in one mode only (AUDIT_SENSITIVE=hash), so not at every init.
+  names.delete('AUDIT_HASH_SECRET_ARN');
   return [...names].sort();
 }
 

@@ -84,6 +84,7 @@ describeLinux('npm start stops cleanly on every signal', () => {
     const left = await leftAfterStop(run);
     expect(javaOf(left)).toEqual([]);
     expect(left).toEqual([]);
+    await run.exited; // its output read to the end
     expect(run.stderr).toContain('npm start: SIGTERM, stopping now');
   }, 240_000);
 

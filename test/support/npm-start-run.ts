@@ -46,6 +46,8 @@ export interface Run {
   readonly stdout: string;
   readonly stderr: string;
   readonly exited: Promise<number | null>;
+  /** The root's pipes are drained and closed (all its output read). */
+  readonly closed: Promise<void>;
   /** What runs now: the run's group, DynamoDB Local's group, and any java on its port (zombies excluded). */
   left(): Proc[];
   byArgs(pattern: RegExp): Proc;
@@ -70,7 +72,19 @@ export async function startRun(o: RunOptions = {}): Promise<Run> {
   const [command, args] = (o.via ?? 'npm') === 'npm' ? ['npm', ['start', '--silent', '--', ...flags]] : [process.execPath, ['--import', 'tsx', 'local/start.ts', ...flags]];
   const child = spawn(command, args, { cwd: ROOT, env: o.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const readyAt = o.readyAt ?? /^Up: /m;
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  // 'exit' can come before the last output is read; 'close' once the pipes are drained and shut.
+  const closed = new Promise<void>((done) => child.once('close', () => done()));
+  // Exited, with its output read to the end: 'close' (or, should something of the run still
+  // hold a pipe open, 15 s after 'exit'; the tests then find that process left over).
+  const exited = new Promise<number | null>((done) =>
+    child.once('exit', (code) => {
+      const timer = setTimeout(() => done(code), 15_000);
+      void closed.then(() => {
+        clearTimeout(timer);
+        done(code);
+      });
+    }),
+  );
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
@@ -122,6 +136,7 @@ export async function startRun(o: RunOptions = {}): Promise<Run> {
       return stderr;
     },
     exited,
+    closed,
     left,
     byArgs,
     cleanup,
