@@ -13,6 +13,7 @@
  * that nothing graphs; Lambda's REPORT lines already carry each cold start's Init Duration.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { safeError } from './safe-error';
 import { DEFAULT_METRICS_NAMESPACE, FRESHNESS_METRIC, type CountMetric, type FailureKind } from './metric-names';
 
 export * from './metric-names';
@@ -108,7 +109,9 @@ export class MetricTally {
       }
     } catch (error) {
       metrics.clearMetrics();
-      console.error('metrics not published', error);
+      // Only the safe shape: a metrics error never carries a row, but nothing unchecked is printed.
+      const safe = safeError(error);
+      console.error(`metrics not published: ${safe.name}: ${safe.message}`);
     }
   }
 }
