@@ -1,13 +1,12 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import type { RetryPolicy } from '../shared/backoff';
 import type { StreamChange } from '../shared/decode';
 import { ChangeFailedError } from '../shared/errors';
 import type { RowKeys } from '../shared/key-rules';
 import { classified, failureKindOf, MetricTally, STREAM_METRICS } from '../shared/metrics';
 import { rowKindOf, type RowKindName } from '../shared/row-kinds';
-import { createStreamHandler, type Subsystem } from '../shared/runner';
+import { createDeadlineAwareHandler, type Subsystem } from '../shared/runner';
 import { buildDetail, detailType, publishesEvent } from './detail';
 import { DEFAULT_CALL_LIMITS, outgoingEvent, planCalls, type CallLimits, type OutgoingEvent } from './entries';
 import { DEFAULT_RETRY_POLICY, publishCalls, type EventsSender } from './publisher';
@@ -97,17 +96,6 @@ export function createDomainEventsSubsystem(deps: DomainEventsDeps): Subsystem {
  * deadline; with `metrics`, it publishes one tally per invocation.
  */
 export function createDomainEventsHandler(deps: Omit<DomainEventsDeps, 'tally' | 'logger'> & { readonly logger: Logger; readonly metrics?: Metrics }) {
-  let context: Context | undefined;
   const tally = new MetricTally(deps.metrics, [...STREAM_METRICS, 'EventsPublished', 'EventsFailed']);
-  const subsystem = createDomainEventsSubsystem({ ...deps, tally, remainingMs: deps.remainingMs ?? (() => context?.getRemainingTimeInMillis()) });
-  const handler = createStreamHandler(subsystem, deps.logger, tally);
-  // Lambda runs one invocation at a time per container, so one slot is enough.
-  return async (event: DynamoDBStreamEvent, ctx?: Context) => {
-    context = ctx;
-    try {
-      return await handler(event, ctx);
-    } finally {
-      context = undefined;
-    }
-  };
+  return createDeadlineAwareHandler((remainingMs) => createDomainEventsSubsystem({ ...deps, tally, remainingMs: deps.remainingMs ?? remainingMs }), deps.logger, tally);
 }

@@ -203,3 +203,21 @@ export function createStreamHandler(subsystem: Subsystem, logger: Logger, tally 
     }
   };
 }
+
+/**
+ * A stream handler whose subsystem may ask how long the invocation has left (to stop sending
+ * before the deadline). Lambda runs one invocation at a time per container, so one slot holds
+ * the current context.
+ */
+export function createDeadlineAwareHandler(build: (remainingMs: () => number | undefined) => Subsystem, logger: Logger, tally: MetricTally) {
+  let context: Context | undefined;
+  const handler = createStreamHandler(build(() => context?.getRemainingTimeInMillis()), logger, tally);
+  return async (event: DynamoDBStreamEvent | KinesisStreamEvent, ctx?: Context): Promise<DynamoDBBatchResponse> => {
+    context = ctx;
+    try {
+      return await handler(event, ctx);
+    } finally {
+      context = undefined;
+    }
+  };
+}

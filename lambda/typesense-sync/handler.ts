@@ -1,10 +1,9 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import type { StreamChange } from '../shared/decode';
 import type { RowKeys } from '../shared/key-rules';
 import { classified, failureKindOf, MetricTally, STREAM_METRICS } from '../shared/metrics';
-import { createStreamHandler, type Subsystem } from '../shared/runner';
+import { createDeadlineAwareHandler, type Subsystem } from '../shared/runner';
 import { streamTrigger } from '../shared/trigger';
 import { planAction } from './diff';
 import { outgoingMessage, type OutgoingMessage } from './messages';
@@ -75,18 +74,7 @@ export function countingSender(sqs: SqsSender, tally: MetricTally): SqsSender {
  * invocation's deadline; with `metrics`, it publishes one tally per invocation.
  */
 export function createTypesenseHandler(deps: TypesenseSubsystemDeps & { readonly logger: Logger; readonly metrics?: Metrics }) {
-  let context: Context | undefined;
   const tally = new MetricTally(deps.metrics, [...STREAM_METRICS, 'TriggersSent', 'SendMessageBatchCalls']);
   const sqs = deps.metrics ? countingSender(deps.sqs, tally) : deps.sqs;
-  const subsystem = createTypesenseSubsystem({ ...deps, sqs, remainingMs: deps.remainingMs ?? (() => context?.getRemainingTimeInMillis()) });
-  const handler = createStreamHandler(subsystem, deps.logger, tally);
-  // Lambda runs one invocation at a time per container, so one slot is enough.
-  return async (event: DynamoDBStreamEvent, ctx?: Context) => {
-    context = ctx;
-    try {
-      return await handler(event, ctx);
-    } finally {
-      context = undefined;
-    }
-  };
+  return createDeadlineAwareHandler((remainingMs) => createTypesenseSubsystem({ ...deps, sqs, remainingMs: deps.remainingMs ?? remainingMs }), deps.logger, tally);
 }

@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
 import * as fc from 'fast-check';
 import type { StreamChange } from '../../lambda/shared/decode';
 import { ChangeFailedError } from '../../lambda/shared/errors';
@@ -132,7 +133,7 @@ async function runScenario(scenario: Scenario, makeHandler: (queue: FifoQueueMod
   const inner = makeHandler(queue);
   let readUpTo = -1;
   let consumed = 0;
-  const handler = async (event: Parameters<typeof inner>[0]) => {
+  const handler = async (event: DynamoDBStreamEvent) => {
     for (const r of event.Records) readUpTo = Math.max(readUpTo, position.get(r.dynamodb!.SequenceNumber!)!);
     try {
       return await inner(event);
