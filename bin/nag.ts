@@ -6,5 +6,3 @@ export function addNagPacks(app: App): void {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
 }
 
-// StreamFanout acknowledges its own findings now (lib/nag-acknowledgements.ts); kept for callers.
-export { acknowledgeFanoutFindings } from '../lib/nag-acknowledgements';

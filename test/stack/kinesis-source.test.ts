@@ -2,13 +2,10 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { acknowledgeFanoutFindings, addNagPacks } from '../../bin/nag';
 import { StreamFanout } from '../../lib/stream-fanout';
 import { StreamFanoutStack, type StreamFanoutStackProps } from '../../lib/stream-fanout-stack';
 import { SUBSYSTEM_NAMES } from '../../lambda/subsystems';
+import { synthWithNag } from './nag-support';
 import { synthStack, testContext } from './synth';
 
 type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };
@@ -280,44 +277,19 @@ describe('the default source (DynamoDB Streams) is unchanged', () => {
   });
 });
 
-/** Synthesises with cdk-nag's AwsSolutions and Serverless packs, as the app does; returns the violations. */
-function nagViolations(props: StreamFanoutStackProps) {
-  const outdir = mkdtempSync(join(tmpdir(), 'nag-kinesis-'));
-  const app = new App({ outdir, context: testContext() });
-  const stack = new StreamFanoutStack(app, 'NagStack', { env: { account: '123456789012', region: 'eu-west-1' }, ...props });
-  acknowledgeFanoutFindings(stack.fanout);
-  addNagPacks(app);
-  let error: Error | undefined;
-  const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
-  try {
-    app.synth();
-  } catch (e) {
-    error = e as Error;
-  } finally {
-    log.mockRestore();
-  }
-  const reportFile = join(outdir, 'validation-report.json');
-  const report = existsSync(reportFile) ? JSON.parse(readFileSync(reportFile, 'utf8')) : { pluginReports: [] };
-  rmSync(outdir, { recursive: true, force: true });
-  const violations = report.pluginReports
-    .flatMap((p: { violations: Array<{ ruleName: string; violatingConstructs: Array<{ constructPath: string }> }> }) => p.violations)
-    .flatMap((v: { ruleName: string; violatingConstructs: Array<{ constructPath: string }> }) => v.violatingConstructs.map((c) => `${v.ruleName} ${c.constructPath}`));
-  return { stack, error, violations };
-}
-
 describe('cdk-nag AwsSolutions and Serverless with source=kinesis', () => {
   it.each([
     ['a created table, domain events, the audit trail and the indexer', { source: 'kinesis', ...EDGES, indexer: { typesenseNodes: ['https://search.example.com'], typesenseApiKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ts-AbCdEf' } }],
     ['an existing table (the custom resource)', { source: 'kinesis', tableName: 'platform' }],
     ['a given stream', { source: 'kinesis', tableName: 'platform', kinesis: { streamArn: GIVEN_STREAM } }],
   ] as Array<[string, StreamFanoutStackProps]>)('%s: no unacknowledged finding, warnings included', (_, props) => {
-    const { error, violations } = nagViolations(props);
+    const { error, violations } = synthWithNag(undefined, props);
     expect(violations).toEqual([]);
     expect(error).toBeUndefined();
   });
 
   it("acknowledges only the custom resource's unavoidable findings, each with its reason", () => {
-    const { stack } = nagViolations({ source: 'kinesis', tableName: 'platform' });
+    const { stack } = synthWithNag(undefined, { source: 'kinesis', tableName: 'platform' });
     const entries = stack.node
       .findAll()
       .filter((c) => /ChangeStream|AWS679f53fac002430cb0da5b7982bd2287/.test(c.node.path))

@@ -1,45 +1,8 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { StreamFanout } from '../../lib/stream-fanout';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { StreamFanoutStack, type StreamFanoutStackProps } from '../../lib/stream-fanout-stack';
-import { addNagPacks } from '../../bin/nag';
-import { testContext } from './synth';
-
-interface Violation {
-  ruleName: string;
-  severity: string;
-  violatingConstructs: Array<{ constructPath: string }>;
-}
-
-/**
- * Synthesises with the AwsSolutions and Serverless packs and the app's acknowledgements, as
- * bin/app.ts does, and returns the validation report's violations.
- */
-function synthWithNag(mutate?: (stack: StreamFanoutStack) => void, props: StreamFanoutStackProps = {}, build?: (app: App) => Stack) {
-  const outdir = mkdtempSync(join(tmpdir(), 'nag-'));
-  const app = new App({ outdir, context: testContext() });
-  const stack = build?.(app) ?? new StreamFanoutStack(app, 'NagStack', { env: { account: '123456789012', region: 'eu-west-1' }, ...props });
-  if (stack instanceof StreamFanoutStack) mutate?.(stack);
-  addNagPacks(app);
-  let error: Error | undefined;
-  const log = jest.spyOn(console, 'error').mockImplementation(() => undefined);
-  try {
-    app.synth();
-  } catch (e) {
-    error = e as Error;
-  } finally {
-    log.mockRestore();
-  }
-  const reportFile = join(outdir, 'validation-report.json');
-  const report = existsSync(reportFile) ? JSON.parse(readFileSync(reportFile, 'utf8')) : { pluginReports: [] };
-  rmSync(outdir, { recursive: true, force: true });
-  const violations: Violation[] = report.pluginReports.flatMap((p: { violations: Violation[] }) => p.violations);
-  return { stack, error, violations };
-}
+import { synthWithNag } from './nag-support';
 
 // With a customer-managed key for the secret: its kms:Decrypt grant is checked too.
 const INDEXER = {
