@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import type { StreamChange } from '../shared/decode';
 import { StreamRecordError } from '../shared/errors';
 import type { RowKeys } from '../shared/key-rules';
+import { keyedTableInput } from '../shared/table';
 
 export const HISTORY_TABLE_SCHEMA = {
   partitionKey: 'PK',
@@ -71,16 +72,5 @@ export function historySortKey(change: StreamChange, source: ChangeSource): stri
 
 /** CreateTable input for DynamoDB Local (the stack creates the same: PK/SK strings, on-demand, no stream). */
 export function createHistoryTableInput(tableName: string) {
-  return {
-    TableName: tableName,
-    BillingMode: 'PAY_PER_REQUEST' as const,
-    AttributeDefinitions: [
-      { AttributeName: HISTORY_TABLE_SCHEMA.partitionKey, AttributeType: 'S' as const },
-      { AttributeName: HISTORY_TABLE_SCHEMA.sortKey, AttributeType: 'S' as const },
-    ],
-    KeySchema: [
-      { AttributeName: HISTORY_TABLE_SCHEMA.partitionKey, KeyType: 'HASH' as const },
-      { AttributeName: HISTORY_TABLE_SCHEMA.sortKey, KeyType: 'RANGE' as const },
-    ],
-  };
+  return keyedTableInput(tableName, HISTORY_TABLE_SCHEMA);
 }

@@ -10,19 +10,26 @@ export const TABLE_SCHEMA = {
   timeToLiveAttribute: 'expires_at',
 } as const;
 
-/** CreateTable input for DynamoDB Local (on-demand, stream with both images). */
-export function createTableInput(tableName: string) {
+/** CreateTable input for DynamoDB Local of an on-demand table keyed by two strings. */
+export function keyedTableInput(tableName: string, keys: { readonly partitionKey: string; readonly sortKey: string }) {
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST' as const,
     AttributeDefinitions: [
-      { AttributeName: TABLE_SCHEMA.partitionKey, AttributeType: 'S' as const },
-      { AttributeName: TABLE_SCHEMA.sortKey, AttributeType: 'S' as const },
+      { AttributeName: keys.partitionKey, AttributeType: 'S' as const },
+      { AttributeName: keys.sortKey, AttributeType: 'S' as const },
     ],
     KeySchema: [
-      { AttributeName: TABLE_SCHEMA.partitionKey, KeyType: 'HASH' as const },
-      { AttributeName: TABLE_SCHEMA.sortKey, KeyType: 'RANGE' as const },
+      { AttributeName: keys.partitionKey, KeyType: 'HASH' as const },
+      { AttributeName: keys.sortKey, KeyType: 'RANGE' as const },
     ],
+  };
+}
+
+/** CreateTable input for DynamoDB Local (on-demand, stream with both images). */
+export function createTableInput(tableName: string) {
+  return {
+    ...keyedTableInput(tableName, TABLE_SCHEMA),
     StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE_SCHEMA.streamViewType },
   };
 }
