@@ -47,7 +47,12 @@ export class KinesisStreamEmulation implements StreamSource {
     this.buffers = Array.from({ length: options.shards ?? 4 }, () => []);
   }
 
-  async describeShards(): Promise<ShardInfo[]> {
+  /**
+   * The emulator asks for the shards once per poll, before reading them: the table stream is
+   * read here, once a round, rather than again for every virtual shard's GetRecords.
+   */
+  async describeShards(streamArn: string): Promise<ShardInfo[]> {
+    await this.pump(this.options.tableStreamArn ? await this.options.tableStreamArn() : streamArn);
     return this.buffers.map((_, i) => ({ shardId: shardName(i) }));
   }
 
@@ -63,7 +68,6 @@ export class KinesisStreamEmulation implements StreamSource {
 
   async getRecords(it: string, limit: number): Promise<RecordsPage> {
     const [streamArn, indexText, offsetText] = it.split('|') as [string, string, string];
-    await this.pump(this.options.tableStreamArn ? await this.options.tableStreamArn() : streamArn);
     const buffer = this.buffers[Number(indexText)]!;
     const offset = Number(offsetText);
     const records = buffer.slice(offset, offset + limit);

@@ -34,7 +34,7 @@ const change = (i: number, pk = `FAA#LINKS`): SdkStreamRecord => ({
 
 async function readAll(kinesis: KinesisStreamEmulation) {
   const out: { shardId: string; record: SdkStreamRecord }[] = [];
-  for (const { shardId } of await kinesis.describeShards()) {
+  for (const { shardId } of await kinesis.describeShards('arn:stream')) {
     const it = await kinesis.getShardIterator('arn:stream', shardId, { type: 'TRIM_HORIZON' });
     const page = await kinesis.getRecords(it!, 10_000);
     for (const record of page.records) out.push({ shardId, record });
